@@ -1,0 +1,131 @@
+"""Command line: `img2latex predict|evaluate|train|render`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Files as given; a directory stands for the images in it, sorted by name."""
+    out = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += sorted(str(f) for f in path.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .api import LatexOCR
+
+    images = _expand(args.images)
+    ocr = LatexOCR(args.weights, beam=args.beam)
+    failed = 0
+    for start in range(0, len(images), 256):  # print as we go on large folders
+        chunk = images[start : start + 256]
+        for image, p in zip(chunk, ocr.predict_batch(chunk, errors="keep")):
+            failed += p.error is not None
+            if args.format == "jsonl":
+                record = {"image": image, "latex": p.latex, "score": p.score} if p.error is None else {"image": image, "error": p.error}
+                print(json.dumps(record, ensure_ascii=False), flush=True)
+            elif p.error is not None:
+                print(f"img2latex: {p.error}" if image in p.error else f"img2latex: {image}: {p.error}", file=sys.stderr)
+            else:
+                print(p.latex if len(images) == 1 else f"{image}\t{p.latex}", flush=True)
+    return 1 if failed else 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .api import LatexOCR
+    from .evaluate import evaluate, to_markdown, write_report
+
+    result = evaluate(LatexOCR(args.weights), args.data, beam=args.beam, limit=args.limit,
+                      save_predictions=args.save_predictions)
+    print(to_markdown(result))
+    json_path, md_path = write_report(result, args.out)
+    print(f"written: {json_path} {md_path}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .config import load_config
+    from .train import train
+
+    cfg = load_config(args.config)
+    for key in ("out_dir", "max_steps", "device"):
+        if getattr(args, key) is not None:
+            setattr(cfg.train, key, getattr(args, key))
+    best = train(cfg, resume=args.resume)
+    print(f"best model: {best}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import read_formulas, render_dataset
+
+    sources = set(args.sources.split(",")) if args.sources else None
+    ok, bad = render_dataset(read_formulas(args.formulas, sources), args.out, dpi=args.dpi, workers=args.workers)
+    print(f"rendered {ok}, skipped {bad} (reasons in {Path(args.out) / 'failed.tsv'})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    from .render import DEFAULT_DPI
+
+    ap = argparse.ArgumentParser(prog="img2latex", description="Images of formulas to LaTeX.")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="print the LaTeX of images (files or folders)")
+    p.add_argument("images", nargs="+")
+    p.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
+    p.add_argument("--format", choices=["text", "jsonl"], default="text")
+    p.add_argument("--weights", help="weights directory (default: the shipped model)")
+    p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a model on a labels.tsv + images/ dataset")
+    p.add_argument("--data", required=True)
+    p.add_argument("--weights")
+    p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--limit", type=int, help="first N images only")
+    p.add_argument("--out", default="results/eval", help="report path prefix (.json and .md)")
+    p.add_argument("--save-predictions", help="JSONL file of every prediction")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a model from a YAML config")
+    p.add_argument("--config", required=True)
+    p.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
+    p.add_argument("--out-dir", dest="out_dir")
+    p.add_argument("--max-steps", dest="max_steps", type=int)
+    p.add_argument("--device")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("render", help="render formulas to a labels.tsv + images/ dataset")
+    p.add_argument("--formulas", required=True, help="one formula a line, or TSV with the formula last")
+    p.add_argument("--out", required=True)
+    p.add_argument("--dpi", type=int, default=DEFAULT_DPI)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
+    p.set_defaults(run=cmd_render)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"img2latex: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Typed configuration: YAML files under `configs/` load into these dataclasses.
+
+Every knob lives in exactly one field here; a YAML key that names no field is an error,
+so a typo cannot silently leave a default in place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+
+@dataclass
+class ModelConfig:
+    vocab_size: int = 0  # set from the vocabulary when training starts
+    channels: list[int] = field(default_factory=lambda: [32, 64, 128, 256])  # CNN stages
+    blocks: list[int] = field(default_factory=lambda: [1, 1, 2, 2])  # residual blocks a stage
+    d_model: int = 256
+    heads: int = 4
+    encoder_layers: int = 0  # Transformer layers over the CNN features
+    decoder_layers: int = 3
+    ff_mult: int = 4
+    dropout: float = 0.1
+    max_tokens: int = 256  # longest output, <bos> and <eos> included
+
+
+@dataclass
+class AugmentConfig:
+    """Random distortions applied to training images only (never at evaluation)."""
+
+    enabled: bool = False
+    scale: tuple[float, float] = (0.85, 1.15)
+    blur_p: float = 0.2
+    noise_p: float = 0.2
+    stroke_p: float = 0.2  # thicken or thin the strokes
+    pad_max: int = 6  # extra white margin, pixels
+
+
+@dataclass
+class DataConfig:
+    train: list[str] = field(default_factory=lambda: ["data/train"])  # rendered dirs
+    train_repeat: list[int] = field(default_factory=list)  # times each dir is seen an epoch (default 1)
+    val: str = "../shared/data/im2latex100k/val"
+    val_subset: int = 256  # images scored during training (the full set: `img2latex evaluate`)
+    max_label_tokens: int = 150
+    max_height: int = 256
+    max_width: int = 1024
+    batch_size: int = 32
+    max_batch_pixels: int = 400_000  # caps batches of large images
+    num_workers: int = 1
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class TrainConfig:
+    out_dir: str = "runs/base"
+    device: str = "auto"  # auto | cpu | cuda
+    seed: int = 0
+    lr: float = 5e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    max_steps: int = 20_000
+    grad_clip: float = 1.0
+    accumulate: int = 1
+    label_smoothing: float = 0.0
+    bf16: bool = True  # autocast on CUDA only
+    compile: bool = False
+    eval_every: int = 500
+    save_every: int = 200
+    patience: int = 10  # evaluations without a better val BLEU before stopping
+    threads: int = 0  # CPU threads for torch; 0 leaves torch's default
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _build(cls: type, values: dict[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    kwargs = {}
+    for key, value in values.items():
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind):
+            value = _build(kind, value or {})
+        elif getattr(kind, "__origin__", None) is tuple:
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def from_dict(values: dict[str, Any], cls: type = Config) -> Any:
+    return _build(cls, values)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """Plain dicts and lists, as YAML and JSON can hold them."""
+    return _plain(dataclasses.asdict(config))
+
+
+def load_config(path: str | Path, cls: type = Config) -> Any:
+    return from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, cls)
+
+
+def save_config(config: Any, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,60 @@
+"""Scoring a model on a `labels.tsv` + `images/` dataset (e.g. im2latex-100k val).
+
+Reports corpus BLEU-4, normalized edit distance, exact match and token accuracy over
+im2latex's tokens, and images per second for the whole read (loading included).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from .api import LatexOCR
+from .data import read_labels
+from .metrics import score
+
+CHUNK = 512
+
+
+def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None = None,
+             save_predictions: str | Path | None = None) -> dict:
+    """Metrics of `ocr` on the first `limit` items of `data` (all by default)."""
+    items = read_labels(data)[:limit]
+    paths = [Path(data) / "images" / name for name, _ in items]
+    started = time.perf_counter()
+    predictions = []
+    for start in range(0, len(paths), CHUNK):  # bounded memory on large sets
+        predictions += ocr.predict_batch(paths[start : start + CHUNK], beam=beam, errors="keep")
+    seconds = time.perf_counter() - started
+    references = [formula for _, formula in items]
+    result = {
+        "data": str(data), "beam": beam, **score(references, [p.latex for p in predictions]).as_dict(),
+        "unreadable": sum(p.error is not None for p in predictions),
+        "images_per_second": len(items) / seconds if seconds else 0.0,
+    }
+    if save_predictions:
+        with Path(save_predictions).open("w", encoding="utf-8") as f:
+            for (name, ref), p in zip(items, predictions):
+                f.write(json.dumps({"image": name, "reference": ref, "latex": p.latex, "score": p.score,
+                                    "error": p.error}, ensure_ascii=False) + "\n")
+    return result
+
+
+def to_markdown(result: dict) -> str:
+    rows = [("BLEU-4", "bleu"), ("edit distance", "edit_distance"), ("exact match", "exact_match"),
+            ("token accuracy", "token_accuracy"), ("images/s", "images_per_second")]
+    lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']})", "",
+             "| metric | value |", "| --- | --- |"]
+    lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: dict, out: str | Path) -> tuple[Path, Path]:
+    """`out.json` and `out.md` side by side."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(to_markdown(result), encoding="utf-8")
+    return json_path, md_path

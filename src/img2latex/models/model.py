@@ -1,0 +1,35 @@
+"""The image-to-LaTeX model: encoder + decoder, and the parameter count."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .decoder import Decoder
+from .encoder import Encoder
+
+
+class Img2Latex(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = Encoder(cfg)
+        self.decoder = Decoder(cfg)
+        self.apply(_init_weights)
+
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """Teacher-forced logits: predicts tokens[:, 1:] from tokens[:, :-1]."""
+        return self.decoder(tokens, self.encoder(images))
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def _init_weights(module: nn.Module) -> None:
+    """Small initial weights (GPT-2's 0.02): with tied embeddings, unit-variance ones would
+    make the first logits huge."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -1,0 +1,223 @@
+"""Formulas -> grayscale images with real pdflatex, at the scale of im2latex-100k.
+
+Many formulas go through one pdflatex run (one `preview` page each), so the start-up cost
+of TeX is paid once per chunk. Formulas that fail are found from the log's line numbers,
+dropped and reported, and the chunk is run again; nothing one formula does stops a run.
+Images are rendered at twice the target resolution, cropped to the ink, padded and then
+halved, which is how the im2latex-100k images were made (their gray levels match too).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+from PIL import Image
+
+from .image import crop_to_ink
+from .normalize import NormalizeError, normalize
+
+# Measured by bench/calibrate_render.py: at this resolution the glyphs of a val formula
+# rendered here are as tall as in its im2latex-100k image.
+DEFAULT_DPI = 85
+PADDING = 4  # white pixels around the ink, as in the im2latex-100k images
+TIMEOUT_S = 15  # a chunk normally compiles in about a second
+
+PREAMBLE = r"""\documentclass[12pt]{article}
+\usepackage{amsmath,amssymb,amsfonts,bm,mathrsfs}
+\usepackage[active,tightpage]{preview}
+\pagestyle{empty}
+\begin{document}
+"""
+_UNSAFE = re.compile(
+    r"\\(input|include|write|openout|openin|immediate|def|edef|gdef|let|catcode|csname|newcommand"
+    r"|renewcommand|usepackage|documentclass|special|end\s*\{document\}|loop|read|jobname)\b"
+)
+
+
+@dataclass
+class Rendered:
+    """One formula's outcome: an image, or the reason there is none."""
+
+    index: int
+    formula: str
+    image: np.ndarray | None = None
+    error: str | None = None
+
+
+_MARK = "IMG2LATEX-FORMULA-"
+
+
+def _tex_source(formulas: list[str]) -> str:
+    body = "".join(f"\\typeout{{{_MARK}{k}}}\\begin{{preview}}\\hbox{{$\\displaystyle {f} $}}\\end{{preview}}\n"
+                   for k, f in enumerate(formulas))
+    return PREAMBLE + body + "\\end{document}\n"
+
+
+def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
+    """Formula index -> error message, from the `! message ... l.123` pairs of the log."""
+    errors: dict[int, str] = {}
+    for message, line in re.findall(r"^! (.*?)$.*?^l\.(\d+)", log, re.MULTILINE | re.DOTALL):
+        k = int(line) - first_line
+        if 0 <= k < count:
+            errors.setdefault(k, message.strip())
+    return errors
+
+
+def _run_pdflatex(formulas: list[str], workdir: Path, first_line: int) -> tuple[bool, str]:
+    """Compile one document of formulas; return whether it compiled cleanly, and the log."""
+    (workdir / "f.tex").write_text(_tex_source(formulas), encoding="utf-8")
+    for old in [*workdir.glob("p-*.png"), workdir / "f.pdf"]:
+        old.unlink(missing_ok=True)
+    try:
+        subprocess.run(
+            # line-buffered, so a timeout still shows which formula TeX was on
+            ["stdbuf", "-oL", "pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "f.tex"],
+            cwd=workdir, capture_output=True, timeout=TIMEOUT_S, check=False,
+        )
+    except subprocess.TimeoutExpired as e:  # blame the formula TeX was working on
+        marks = re.findall(_MARK + r"(\d+)", (e.output or b"").decode("latin-1"))
+        return False, f"! pdflatex timed out\nl.{first_line + int(marks[-1]) if marks else 0}\n"
+    log_path = workdir / "f.log"
+    log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
+    return (workdir / "f.pdf").exists() and "\n! " not in "\n" + log, log
+
+
+def _rasterize(workdir: Path, dpi: int) -> list[Path]:
+    subprocess.run(
+        ["pdftoppm", "-r", str(2 * dpi), "-gray", "-png", "f.pdf", "p"],
+        cwd=workdir, capture_output=True, timeout=TIMEOUT_S, check=True,
+    )
+    return sorted(workdir.glob("p-*.png"), key=lambda p: int(p.stem.split("-")[1]))
+
+
+def _to_image(page: Path) -> np.ndarray | None:
+    """Crop a 2x page to the ink, pad, halve: the im2latex-100k look."""
+    hi = np.asarray(Image.open(page).convert("L"))
+    cropped = crop_to_ink(hi, padding=2 * PADDING)
+    if cropped is None:
+        return None
+    h, w = cropped.shape
+    small = Image.fromarray(cropped).resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
+    return np.asarray(small)
+
+
+def render_chunk(items: list[tuple[int, str]], dpi: int = DEFAULT_DPI) -> list[Rendered]:
+    """Render (index, formula) pairs in as few pdflatex runs as the failures allow."""
+    results = {i: Rendered(i, f) for i, f in items}
+    pending = []
+    for i, f in items:
+        if _UNSAFE.search(f):
+            results[i].error = "refused: command not allowed in a formula"
+        else:
+            pending.append((i, f))
+    with tempfile.TemporaryDirectory(prefix="img2latex-render-") as tmp:
+        _render_into(pending, Path(tmp), dpi, results)
+    return [results[i] for i, _ in items]
+
+
+def _render_into(pending: list[tuple[int, str]], workdir: Path, dpi: int, results: dict[int, Rendered]) -> None:
+    first_line = PREAMBLE.count("\n") + 1
+    while pending:
+        compiled, log = _run_pdflatex([f for _, f in pending], workdir, first_line)
+        if compiled:
+            pages = _rasterize(workdir, dpi)
+            if len(pages) == len(pending):
+                for (i, _), page in zip(pending, pages):
+                    image = _to_image(page)
+                    results[i].image = image
+                    results[i].error = None if image is not None else "renders to an empty image"
+                return
+        bad = _errors_by_formula(log, first_line, len(pending))
+        if len(pending) == 1:
+            results[pending[0][0]].error = "pdflatex failed: " + (bad.get(0) or _first_error(log))
+            return
+        if not bad:  # cannot tell which formula broke the run: split it
+            half = len(pending) // 2
+            _render_into(pending[:half], workdir, dpi, results)
+            _render_into(pending[half:], workdir, dpi, results)
+            return
+        for k, message in bad.items():
+            results[pending[k][0]].error = "pdflatex failed: " + message
+        pending = [p for k, p in enumerate(pending) if k not in bad]
+
+
+def _first_error(log: str) -> str:
+    m = re.search(r"^! (.*)$", log, re.MULTILINE)
+    return m.group(1).strip() if m else (log.strip()[:80] or "no output")
+
+
+def read_formulas(path: str | Path, sources: set[str] | None = None) -> list[str]:
+    """One formula a line; in a TSV file the formula is the last column.
+
+    With `sources`, only TSV lines whose first column is one of them (the corpus's source).
+    """
+    lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if sources is not None:
+        lines = [line for line in lines if line.split("\t", 1)[0] in sources]
+    return [line.rsplit("\t", 1)[-1] for line in lines]
+
+
+def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
+    """(index, normalized formula or None, raw) for each input formula."""
+    for i, raw in enumerate(formulas):
+        try:
+            yield i, normalize(raw), raw
+        except NormalizeError:
+            yield i, None, raw
+
+
+def render_dataset(
+    formulas: list[str], out: str | Path, dpi: int = DEFAULT_DPI, workers: int = 2, chunk: int = 64,
+    progress: bool = True,
+) -> tuple[int, int]:
+    """Render formulas to `out/images/N.png` + `out/labels.tsv`, resuming a previous run.
+
+    Labels are the normalized formulas; formulas already rendered or already failed (listed
+    in `out/failed.tsv`) are skipped. Returns (rendered now, failed now).
+    """
+    out = Path(out)
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    labels, failed = out / "labels.tsv", out / "failed.tsv"
+    done = {line.split("\t", 1)[0] for path in (labels, failed) if path.exists()
+            for line in path.read_text(encoding="utf-8").splitlines()}
+    todo: list[tuple[int, str]] = []
+    n_ok = n_bad = 0
+    with labels.open("a", encoding="utf-8") as ok_f, failed.open("a", encoding="utf-8") as bad_f:
+        for i, norm, raw in _prepare(formulas):
+            if f"{i}.png" in done:
+                continue
+            if norm is None or not norm:
+                bad_f.write(f"{i}.png\tcannot normalize\t{raw}\n")
+                n_bad += 1
+            else:
+                todo.append((i, norm))
+        chunks = [todo[k : k + chunk] for k in range(0, len(todo), chunk)]
+        bar = _progress(len(todo), progress)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for results in pool.map(render_chunk, chunks, [dpi] * len(chunks)):
+                for r in results:
+                    if r.image is not None:
+                        Image.fromarray(r.image).save(out / "images" / f"{r.index}.png", optimize=False)
+                        ok_f.write(f"{r.index}.png\t{r.formula}\n")
+                        n_ok += 1
+                    else:
+                        bad_f.write(f"{r.index}.png\t{r.error}\t{r.formula}\n")
+                        n_bad += 1
+                ok_f.flush()
+                bad_f.flush()
+                bar.update(len(results))
+        bar.close()
+    return n_ok, n_bad
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="formula", disable=not enabled, smoothing=0.05)

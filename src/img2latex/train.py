@@ -1,0 +1,247 @@
+"""Training loop: `img2latex train --config configs/base.yaml [--resume]`.
+
+AdamW with warm-up then cosine decay, gradient clipping and accumulation, bf16 autocast
+and optional `torch.compile` on CUDA. Every `eval_every` steps it scores a val subset
+(loss and greedy BLEU); the best model is exported as safetensors to `out_dir/best/`.
+`out_dir/last.pt` holds everything needed to resume exactly (model, optimizer, data
+position, random states); it and `best/` are replaced atomically. `out_dir/metrics.jsonl`
+gets one JSON record per log interval and per evaluation.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from torch.utils.data import DataLoader
+
+from .config import Config, from_dict, save_config, to_dict
+from .data import BucketBatchSampler, FormulaDataset, collate, read_labels
+from .decoding import greedy
+from .metrics import score
+from .models import Img2Latex
+from .tokenizer import Vocab
+from .weights import save_weights
+
+LOG_EVERY = 20
+
+
+@dataclass
+class Progress:
+    """Where training stands; saved in `last.pt`."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_bleu: float = -1.0
+    evals_without_gain: int = 0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def lr_at(step: int, cfg: Config) -> float:
+    """Linear warm-up to `lr`, then cosine decay to a tenth of it at `max_steps`."""
+    t = cfg.train
+    if step < t.warmup_steps:
+        return t.lr * (step + 1) / t.warmup_steps
+    progress = min(1.0, (step - t.warmup_steps) / max(1, t.max_steps - t.warmup_steps))
+    return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def build_optimizer(model: Img2Latex, cfg: Config) -> torch.optim.AdamW:
+    """Weight decay on matrices and convolutions only, not on norms, biases or embeddings."""
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.ndim >= 2 and "embed" not in name and "pos" not in name else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.train.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.train.lr, betas=(0.9, 0.98))
+
+
+def sequence_loss(logits: torch.Tensor, tokens: torch.Tensor, label_smoothing: float = 0.0) -> torch.Tensor:
+    """Cross-entropy of predicting tokens[:, 1:], padding ignored."""
+    return F.cross_entropy(logits.flatten(0, 1).float(), tokens[:, 1:].flatten(), ignore_index=Vocab.pad_id,
+                           label_smoothing=label_smoothing)
+
+
+def _atomic_save(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _rng_state() -> dict:
+    """Random states as plain types and tensors, so `torch.load(weights_only=True)` reads them."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"python": random.getstate(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+            "torch": torch.get_rng_state()}
+
+
+def _set_rng_state(state: dict) -> None:
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    torch.set_rng_state(state["torch"])
+
+
+class Trainer:
+    def __init__(self, cfg: Config, resume: bool = False, progress_bar: bool = True):
+        self.cfg, self.progress_bar = cfg, progress_bar
+        self.out = Path(cfg.train.out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.device = resolve_device(cfg.train.device)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        checkpoint = None
+        if resume:
+            checkpoint = torch.load(self.out / "last.pt", map_location="cpu", weights_only=True)
+            cfg.model = from_dict(checkpoint["config"]).model  # the architecture is the checkpoint's;
+            self.vocab = Vocab(checkpoint["vocab"])  # data and schedule may change (e.g. more steps)
+        else:
+            random.seed(cfg.train.seed)
+            np.random.seed(cfg.train.seed)
+            torch.manual_seed(cfg.train.seed)
+            formulas = (f for d in cfg.data.train for _, f in read_labels(d))
+            self.vocab = Vocab.build(formulas)
+        cfg.model.vocab_size = len(self.vocab)
+        if cfg.data.max_label_tokens > cfg.model.max_tokens - 2:
+            raise ValueError("data.max_label_tokens must leave room for <bos> and <eos> in model.max_tokens")
+        save_config(cfg, self.out / "config.yaml")
+        self.vocab.save(self.out / "vocab.json")
+
+        self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True,
+                                        repeat=cfg.data.train_repeat, seed=cfg.train.seed)
+        self.val_set = FormulaDataset([cfg.data.val], self.vocab, cfg.data, limit=cfg.data.val_subset)
+        self.sampler = BucketBatchSampler(self.train_set.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels, cfg.train.seed)
+        self.model = Img2Latex(cfg.model).to(self.device)
+        self.forward = torch.compile(self.model) if cfg.train.compile and self.device.type == "cuda" else self.model
+        self.optimizer = build_optimizer(self.model, cfg)
+        self.state = Progress()
+        if checkpoint is not None:
+            self.model.load_state_dict(checkpoint["model"])
+            self.optimizer.load_state_dict(checkpoint["optimizer"])
+            self.state = Progress(**checkpoint["progress"])
+            _set_rng_state(checkpoint["rng"])
+        self.log = (self.out / "metrics.jsonl").open("a", encoding="utf-8")
+
+    def autocast(self):
+        enabled = self.cfg.train.bf16 and self.device.type == "cuda"
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+
+    def write(self, record: dict) -> None:
+        self.log.write(json.dumps(record) + "\n")
+        self.log.flush()
+
+    def save_last(self) -> None:
+        _atomic_save({
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "progress": vars(self.state), "rng": _rng_state(), "config": to_dict(self.cfg), "vocab": self.vocab.itos,
+        }, self.out / "last.pt")
+
+    def loader(self) -> DataLoader:
+        self.sampler.set_epoch(self.state.epoch)
+        self.train_set.epoch = self.state.epoch
+        batches = self.sampler.batches()[self.state.batch_in_epoch :]
+        return DataLoader(self.train_set, batch_sampler=batches, collate_fn=collate,
+                          num_workers=self.cfg.data.num_workers, persistent_workers=False)
+
+    def train_step(self, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        """One optimizer step over `accumulate` batches; returns the mean loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr_at(self.state.step, self.cfg)
+        self.model.train()
+        total = 0.0
+        for images, tokens in batches:
+            images, tokens = images.to(self.device), tokens.to(self.device)
+            with self.autocast():
+                logits = self.forward(images, tokens[:, :-1])
+                loss = sequence_loss(logits, tokens, self.cfg.train.label_smoothing) / len(batches)
+            loss.backward()
+            total += loss.item()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return total
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Val loss (teacher forced) and greedy-decoding metrics on the val subset."""
+        self.model.eval()
+        sampler = BucketBatchSampler(self.val_set.sizes, self.cfg.data.batch_size, self.cfg.data.max_batch_pixels, shuffle=False)
+        loader = DataLoader(self.val_set, batch_sampler=sampler.batches(), collate_fn=collate)
+        losses, refs, hyps = [], [], []
+        for images, tokens in loader:
+            images, tokens = images.to(self.device), tokens.to(self.device)
+            with self.autocast():
+                losses.append(sequence_loss(self.model(images, tokens[:, :-1]), tokens).item())
+                hyps += [self.vocab.decode(h.ids) for h in greedy(self.model, images)]
+            refs += [self.vocab.decode(row) for row in tokens[:, 1:].tolist()]
+        scores = score(refs, hyps)
+        return {"val_loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in scores.as_dict().items()}}
+
+    def run(self) -> Progress:
+        from tqdm import tqdm
+
+        cfg, st = self.cfg.train, self.state
+        bar = tqdm(total=cfg.max_steps, initial=st.step, disable=not self.progress_bar, unit="step")
+        started, window = time.time(), []
+        while st.step < cfg.max_steps and st.evals_without_gain < cfg.patience:
+            pending = []
+            for batch in self.loader():
+                st.batch_in_epoch += 1
+                pending.append(batch)
+                if len(pending) < cfg.accumulate:
+                    continue
+                window.append(self.train_step(pending))
+                pending = []
+                st.step += 1
+                bar.update(1)
+                if st.step % LOG_EVERY == 0:
+                    loss = float(np.mean(window))
+                    bar.set_postfix(loss=f"{loss:.3f}")
+                    self.write({"step": st.step, "epoch": st.epoch, "loss": loss, "lr": lr_at(st.step, self.cfg),
+                                "elapsed_s": round(time.time() - started, 1)})
+                    window = []
+                if st.step % cfg.eval_every == 0 or st.step == cfg.max_steps:
+                    self.after_eval(self.evaluate())
+                if st.step % cfg.save_every == 0:
+                    self.save_last()
+                if st.step >= cfg.max_steps or st.evals_without_gain >= cfg.patience:
+                    break
+            else:
+                st.epoch, st.batch_in_epoch = st.epoch + 1, 0
+        self.save_last()
+        bar.close()
+        return st
+
+    def after_eval(self, metrics: dict) -> None:
+        st = self.state
+        improved = metrics["val_bleu"] > st.best_bleu
+        if improved:
+            st.best_bleu, st.evals_without_gain = metrics["val_bleu"], 0
+            save_weights(self.model, self.cfg, self.vocab, self.out / "best")
+        else:
+            st.evals_without_gain += 1
+        self.write({"step": st.step, **metrics, "best": improved})
+        print(f"step {st.step}: " + " ".join(f"{k}={v:.4f}" for k, v in metrics.items() if isinstance(v, float)), flush=True)
+
+
+def train(cfg: Config, resume: bool = False, progress_bar: bool = True) -> Path:
+    """Train from `cfg` (or resume its `out_dir`); returns the directory of the best model."""
+    trainer = Trainer(cfg, resume=resume, progress_bar=progress_bar)
+    trainer.run()
+    if not (trainer.out / "best").exists():  # no evaluation ran yet: export what there is
+        save_weights(trainer.model, trainer.cfg, trainer.vocab, trainer.out / "best")
+    return trainer.out / "best"

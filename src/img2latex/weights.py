@@ -1,0 +1,58 @@
+"""Saving and loading a trained model: `model.safetensors` + `config.yaml` + `vocab.json`.
+
+This directory format is what ships inside the package (`img2latex/weights/`) and what
+training exports as its best model. Tensors are stored in fp16 to halve the size and
+loaded back as fp32; the tied output projection is not stored twice.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import Config, load_config, save_config
+from .models import Img2Latex
+from .tokenizer import Vocab
+
+PACKAGED = Path(__file__).parent / "weights"
+TIED = "decoder.head.weight"
+
+
+def save_weights(model: Img2Latex, config: Config, vocab: Vocab, directory: str | Path) -> None:
+    """Write the three files atomically: readers see the old or the new model, never a mix."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory.parent))
+    state = {k: v.detach().to("cpu", torch.float16).contiguous() for k, v in model.state_dict().items()
+             if k != TIED and v.is_floating_point()}
+    state.update({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not v.is_floating_point()})
+    save_file(state, str(tmp / "model.safetensors"))
+    save_config(config, tmp / "config.yaml")
+    vocab.save(tmp / "vocab.json")
+    old = directory.with_name(directory.name + ".old")
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_weights(directory: str | Path = PACKAGED, device: str | torch.device = "cpu") -> tuple[Img2Latex, Config, Vocab]:
+    """The model (in eval mode), its config and vocabulary from a weights directory."""
+    directory = Path(directory)
+    if not (directory / "model.safetensors").is_file():
+        raise FileNotFoundError(f"no model.safetensors in {directory}")
+    config = load_config(directory / "config.yaml")
+    vocab = Vocab.load(directory / "vocab.json")
+    model = Img2Latex(config.model)
+    state = load_file(str(directory / "model.safetensors"))
+    reference = model.state_dict()
+    state = {k: v.to(reference[k].dtype) for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if set(missing) - {TIED} or unexpected:
+        raise ValueError(f"weights do not match the config: missing {missing}, unexpected {unexpected}")
+    return model.to(device).eval(), config, vocab

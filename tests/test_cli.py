@@ -1,0 +1,63 @@
+"""The CLI on real val images with the shipped weights, and on bad input."""
+
+import json
+
+import pytest
+
+from conftest import VAL, needs_val
+from img2latex.cli import main
+
+pytestmark = needs_val
+
+
+def test_predict_jsonl_keeps_order_and_reports_bad_files(tmp_path, capsys):
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not an image")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    images = [str(VAL / "images" / "0.png"), str(tmp_path / "missing.png"), str(not_image), str(empty),
+              str(VAL / "images" / "1.png")]
+    assert main(["predict", *images, "--format", "jsonl"]) == 1
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["image"] for line in lines] == images
+    assert [("error" in line) for line in lines] == [False, True, True, True, False]
+    assert lines[0]["latex"] and lines[0]["score"] <= 0
+    assert "no such file" in lines[1]["error"] and "not an image" in lines[2]["error"] and "empty" in lines[3]["error"]
+
+
+def test_predict_text_prints_latex_and_clear_errors(tmp_path, capsys):
+    assert main(["predict", str(VAL / "images" / "2.png")]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out and "\n" not in out
+    assert main(["predict", str(tmp_path / "nope.png"), str(VAL / "images" / "2.png")]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == f"img2latex: {tmp_path / 'nope.png'}: no such file"
+    assert captured.out.startswith(str(VAL / "images" / "2.png") + "\t")
+
+
+def test_predict_a_folder_in_batch(tmp_path, capsys):
+    import shutil
+
+    for i in range(3):
+        shutil.copy(VAL / "images" / f"{i}.png", tmp_path / f"{i}.png")
+    assert main(["predict", str(tmp_path), "--beam", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+def test_evaluate_writes_reports(tmp_path, capsys):
+    out = tmp_path / "eval"
+    preds = tmp_path / "p.jsonl"
+    assert main(["evaluate", "--data", str(VAL), "--limit", "8", "--out", str(out), "--save-predictions", str(preds)]) == 0
+    result = json.loads(out.with_suffix(".json").read_text())
+    assert result["count"] == 8 and 0 <= result["bleu"] <= 1 and result["images_per_second"] > 0
+    assert "BLEU-4" in out.with_suffix(".md").read_text()
+    assert len(preds.read_text().splitlines()) == 8
+
+
+def test_api_raises_value_error_on_bad_input(tmp_path):
+    from img2latex import LatexOCR
+
+    ocr = LatexOCR()
+    with pytest.raises(ValueError, match="no such file"):
+        ocr(tmp_path / "missing.png")
+    assert isinstance(ocr(VAL / "images" / "0.png"), str)

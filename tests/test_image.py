@@ -1,0 +1,76 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from img2latex.image import MAX_PIXELS, crop_to_ink, load_gray, prepare
+
+
+def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
+    img = np.full((h, w), 255, np.uint8)
+    img[15:25, 20:100] = 0
+    return 255 - img if dark_mode else img
+
+
+def test_crop_to_ink_pads_and_detects_blank():
+    cropped = crop_to_ink(formula_like(), padding=4)
+    assert cropped.shape == (10 + 8, 80 + 8)
+    assert crop_to_ink(np.full((10, 10), 255, np.uint8), padding=4) is None
+
+
+def test_prepare_gives_ink_as_high_values_and_respects_limits():
+    x = prepare(formula_like(h=40, w=3000), max_height=64, max_width=500)
+    assert x.dtype == np.float32 and x.max() == pytest.approx(1.0) and x[0, 0] == 0.0
+    assert x.shape[1] <= 500
+
+
+def test_inputs_of_every_kind(tmp_path):
+    array = formula_like()
+    path = tmp_path / "f.png"
+    Image.fromarray(array).save(path)
+    for source in (path, str(path), path.read_bytes(), Image.open(path), array, np.stack([array] * 3, -1)):
+        assert np.array_equal(load_gray(source), array)
+
+
+def test_dark_mode_and_transparency_become_dark_on_white():
+    assert np.array_equal(load_gray(formula_like(dark_mode=True)), formula_like())
+    rgba = np.zeros((40, 120, 4), np.uint8)  # transparent background
+    rgba[15:25, 20:100, 3] = 255  # opaque black ink
+    assert np.array_equal(load_gray(Image.fromarray(rgba, "RGBA")), formula_like())
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p, "no such file"),
+    (lambda p: (p.write_bytes(b""), p)[1], "empty"),
+    (lambda p: (p.write_text("hello, not an image"), p)[1], "not an image"),
+    (lambda p: (p.write_bytes(_png_bytes()[:60]), p)[1], "damaged"),
+])
+def test_bad_files_raise_clear_value_errors(tmp_path, make, message):
+    with pytest.raises(ValueError, match=message):
+        load_gray(make(tmp_path / "x.png"))
+
+
+def test_blank_image_is_refused():
+    with pytest.raises(ValueError, match="blank"):
+        prepare(load_gray(np.full((20, 20), 255, np.uint8)))
+
+
+def test_decompression_bomb_is_refused(tmp_path):
+    side = int(MAX_PIXELS**0.5) + 100  # a tiny file that claims a huge image
+    Image.new("1", (side, side), 1).save(tmp_path / "bomb.png")
+    with pytest.raises(ValueError, match="too large"):
+        load_gray(tmp_path / "bomb.png")
+
+
+def test_bad_arrays_are_refused():
+    with pytest.raises(ValueError):
+        load_gray(np.zeros((0, 5), np.uint8))
+    with pytest.raises(ValueError):
+        load_gray(12)
+
+
+def _png_bytes() -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(formula_like()).save(buf, "PNG")
+    return buf.getvalue()

@@ -1,0 +1,35 @@
+import math
+
+import pytest
+
+from img2latex.metrics import corpus_bleu, edit_distance, score, token_accuracy
+
+
+def test_identical_corpus_scores_perfectly():
+    s = score(["x ^ { 2 } + y ^ { 2 }"], ["x ^ { 2 } + y ^ { 2 }"])
+    assert (s.bleu, s.edit_distance, s.exact_match, s.token_accuracy) == (1.0, 0.0, 1.0, 1.0)
+
+
+def test_bleu_known_value():
+    ref = ["a", "b", "c", "d", "e"]
+    hyp = ["a", "b", "c", "d", "f"]
+    # precisions 4/5, 3/4, 2/3, 1/2; same length, so no brevity penalty
+    expected = math.exp((math.log(4 / 5) + math.log(3 / 4) + math.log(2 / 3) + math.log(1 / 2)) / 4)
+    assert corpus_bleu([ref], [hyp]) == pytest.approx(expected)
+
+
+def test_bleu_brevity_penalty_and_zero_cases():
+    ref = list("abcdefgh")
+    assert corpus_bleu([ref], [list("abcd")]) == pytest.approx(math.exp(1 - 8 / 4))
+    assert corpus_bleu([ref], [[]]) == 0.0
+
+
+def test_edit_distance_and_token_accuracy_known_values():
+    refs, hyps = [["a", "b", "c", "d"]], [["a", "x", "c"]]
+    assert edit_distance(refs, hyps) == pytest.approx(2 / 4)  # one substitution, one deletion
+    assert token_accuracy(refs, hyps) == pytest.approx(2 / 4)
+
+
+def test_exact_match_is_per_formula():
+    s = score(["a + b", "c"], ["a + b", "d"])
+    assert s.exact_match == 0.5 and s.count == 2

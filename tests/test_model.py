@@ -1,0 +1,39 @@
+import torch
+
+from img2latex.models import Img2Latex
+from img2latex.models.encoder import positions_2d
+
+
+def test_shapes(tiny_model_config):
+    model = Img2Latex(tiny_model_config).eval()
+    images = torch.rand(3, 1, 40, 96)
+    memory = model.encoder(images)
+    assert memory.shape == (3, (40 // 8) * (96 // 8), 32)
+    logits = model(images, torch.randint(0, 40, (3, 7)))
+    assert logits.shape == (3, 7, 40)
+
+
+def test_positions_differ_per_cell():
+    pos = positions_2d(4, 5, 32, torch.device("cpu"))
+    assert pos.shape == (20, 32) and torch.unique(pos, dim=0).shape[0] == 20
+
+
+def test_cached_steps_match_a_full_forward(tiny_model_config):
+    torch.manual_seed(0)
+    model = Img2Latex(tiny_model_config).eval()
+    images, tokens = torch.rand(2, 1, 32, 64), torch.randint(0, 40, (2, 9))
+    with torch.no_grad():
+        full = model(images, tokens)
+        cache = model.decoder.start(model.encoder(images))
+        steps = torch.cat([model.decoder(tokens[:, t : t + 1], cache=cache) for t in range(9)], dim=1)
+    assert torch.allclose(full, steps, atol=1e-5)
+
+
+def test_cache_reorder_follows_rows(tiny_model_config):
+    model = Img2Latex(tiny_model_config).eval()
+    with torch.no_grad():
+        cache = model.decoder.start(model.encoder(torch.rand(3, 1, 32, 64)))
+        model.decoder(torch.randint(0, 40, (3, 2)), cache=cache)
+        picked = cache.reorder(torch.tensor([2, 2, 0]))
+    assert torch.equal(picked.self_kv[0][0][0], cache.self_kv[0][0][2])
+    assert torch.equal(picked.cross[1][1][2], cache.cross[1][1][0])
