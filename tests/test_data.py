@@ -48,8 +48,16 @@ def test_augmentation_is_deterministic_per_epoch_and_index(tmp_path):
 def test_augment_keeps_the_image_readable():
     img = np.full((30, 80), 255, np.uint8)
     img[10:20, 10:70] = 0
-    out = Augment(AugmentConfig(enabled=True, noise_p=1, blur_p=1, stroke_p=1))(img)
+    out = Augment(AugmentConfig(enabled=True, noise_p=1, blur_p=1, stroke_p=1, darken_p=1))(img)
     assert out.dtype == np.uint8 and (out < 128).any()
+
+
+def test_darkening_makes_gray_strokes_darker_and_keeps_paper_white():
+    img = np.full((30, 80), 255, np.uint8)
+    img[10:20, 10:70] = 160  # an anti-aliased, gray stroke
+    cfg = AugmentConfig(enabled=True, scale=(1.0, 1.0), blur_p=0, noise_p=0, stroke_p=0, pad_max=0, darken_p=1)
+    out = Augment(cfg)(img)
+    assert out[15, 40] <= 255 * (160 / 255) ** 1.5 + 1 and out[0, 0] == 255
 
 
 def test_bucket_sampler_covers_everything_once_with_bounded_batches():
@@ -73,3 +81,12 @@ def test_collate_pads_images_with_blank_and_tokens_with_pad():
     images, tokens = collate([a, b])
     assert images.shape == (2, 1, 7, 6) and images[0, 0, 5:, :].sum() == 0
     assert tokens.shape == (2, 5) and tokens[0, 3:].tolist() == [Vocab.pad_id] * 2
+
+
+def test_a_blank_image_in_a_dataset_is_read_as_blank_paper(tmp_path):
+    (tmp_path / "images").mkdir()
+    Image.fromarray(np.full((30, 90), 255, np.uint8)).save(tmp_path / "images" / "0.png")
+    (tmp_path / "labels.tsv").write_text("0.png\t\\fbox { x }\n")
+    vocab = Vocab.build(["\\fbox { x }"])
+    image, _ = FormulaDataset([tmp_path], vocab, DataConfig())[0]
+    assert image.shape == (1, 30, 90) and image.sum() == 0

@@ -37,6 +37,8 @@ class AugmentConfig:
     blur_p: float = 0.2
     noise_p: float = 0.2
     stroke_p: float = 0.2  # thicken or thin the strokes
+    darken_p: float = 0.0  # darken anti-aliased strokes (gamma), as in im2latex-100k's bold images
+    darken_gamma: tuple[float, float] = (1.5, 3.5)
     pad_max: int = 6  # extra white margin, pixels
 
 

@@ -45,6 +45,8 @@ class Augment:
         if rng.random() < cfg.blur_p:
             image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
         out = np.asarray(image, dtype=np.float32)
+        if rng.random() < cfg.darken_p:
+            out = 255.0 * (out / 255.0) ** rng.uniform(*cfg.darken_gamma)
         if rng.random() < cfg.noise_p:
             out = out + np.random.default_rng(rng.getrandbits(32)).normal(0, rng.uniform(2, 12), out.shape)
         if cfg.pad_max:
@@ -88,7 +90,10 @@ class FormulaDataset(Dataset):
         path, ids = self.items[index]
         gray = load_gray(path)
         limits = {"max_height": self.cfg.max_height, "max_width": self.cfg.max_width}
-        image = prepare(gray, **limits)
+        try:
+            image = prepare(gray, **limits)
+        except ValueError:  # no ink found: score the model on the page as it is
+            image = prepare(gray, **limits, crop=False)
         if self.augment is not None:  # seeded by (seed, epoch, index): resuming replays it exactly
             distorted = Augment(self.augment, random.Random(hash((self.seed, self.epoch, index))))(gray)
             try:

@@ -20,6 +20,9 @@ CHUNK = 512
 def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None = None,
              save_predictions: str | Path | None = None) -> dict:
     """Metrics of `ocr` on the first `limit` items of `data` (all by default)."""
+    if save_predictions:  # fail now, not after reading every image
+        Path(save_predictions).parent.mkdir(parents=True, exist_ok=True)
+        Path(save_predictions).touch()
     items = read_labels(data)[:limit]
     paths = [Path(data) / "images" / name for name, _ in items]
     started = time.perf_counter()

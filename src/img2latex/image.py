@@ -85,12 +85,13 @@ def load_gray(source: ImageInput) -> np.ndarray:
     raise ValueError(f"unsupported image input of type {type(source).__name__}")
 
 
-def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024) -> np.ndarray:
+def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
+            crop: bool = True) -> np.ndarray:
     """Crop to the ink, shrink what exceeds the model's size limits, scale to [0, 1] ink.
 
-    Raises ValueError for a blank image: there is no formula to read.
+    Raises ValueError for a blank image (there is no formula to read) unless `crop` is off.
     """
-    cropped = crop_to_ink(gray, padding)
+    cropped = crop_to_ink(gray, padding) if crop else gray
     if cropped is None:
         raise ValueError("the image is blank: no formula found")
     h, w = cropped.shape

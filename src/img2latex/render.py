@@ -90,10 +90,12 @@ def _run_pdflatex(formulas: list[str], workdir: Path, first_line: int) -> tuple[
 
 
 def _rasterize(workdir: Path, dpi: int) -> list[Path]:
-    subprocess.run(
-        ["pdftoppm", "-r", str(2 * dpi), "-gray", "-png", "f.pdf", "p"],
-        cwd=workdir, capture_output=True, timeout=TIMEOUT_S, check=True,
-    )
+    """One PNG a page at twice `dpi`; none if pdftoppm fails."""
+    try:
+        subprocess.run(["pdftoppm", "-r", str(2 * dpi), "-gray", "-png", "f.pdf", "p"],
+                       cwd=workdir, capture_output=True, timeout=TIMEOUT_S, check=True)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return []
     return sorted(workdir.glob("p-*.png"), key=lambda p: int(p.stem.split("-")[1]))
 
 
@@ -134,6 +136,7 @@ def _render_into(pending: list[tuple[int, str]], workdir: Path, dpi: int, result
                     results[i].image = image
                     results[i].error = None if image is not None else "renders to an empty image"
                 return
+            log = "! the PDF's pages do not match the formulas\n"  # no line to blame: split
         bad = _errors_by_formula(log, first_line, len(pending))
         if len(pending) == 1:
             results[pending[0][0]].error = "pdflatex failed: " + (bad.get(0) or _first_error(log))

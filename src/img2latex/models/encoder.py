@@ -51,6 +51,8 @@ class Encoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
+        if len(cfg.channels) != len(self.STRIDES) or len(cfg.blocks) != len(self.STRIDES):
+            raise ValueError(f"model.channels and model.blocks need {len(self.STRIDES)} stages each")
         c0 = cfg.channels[0]
         self.stem = nn.Sequential(nn.Conv2d(1, c0, 3, 2, 1, bias=False), nn.BatchNorm2d(c0), nn.ReLU(inplace=True))
         layers: list[nn.Module] = []

@@ -1,0 +1,38 @@
+"""The weights shipped in the package read real im2latex-100k val images.
+
+The thresholds sit below what the shipped model scores on these images (see the README's
+results table for the whole val set), so a broken preprocessing step, a wrong vocabulary or
+damaged weights fail here while small numeric differences between machines do not.
+"""
+
+from conftest import VAL, needs_val
+from img2latex import LatexOCR
+from img2latex.data import read_labels
+from img2latex.metrics import score
+from img2latex.weights import PACKAGED, load_weights
+
+pytestmark = needs_val
+FIRST = 40
+MIN_BLEU, MAX_EDIT_DISTANCE = 0.55, 0.40  # the shipped model: BLEU 0.638, edit distance 0.304 on these 40
+EXACT = {"21.png", "36.png", "112.png", "186.png", "204.png", "221.png"}  # read exactly by greedy decoding
+MIN_EXACT = 5
+
+
+def test_shipped_weights_load_and_fit_the_limits():
+    model, cfg, vocab = load_weights(PACKAGED)
+    assert model.num_parameters() <= 15_000_000 and len(vocab) == cfg.model.vocab_size
+    size = sum(f.stat().st_size for f in PACKAGED.iterdir())
+    assert size < 40 * 2**20
+
+
+def test_shipped_weights_read_val_images():
+    items = read_labels(VAL)[:FIRST]
+    predictions = LatexOCR().predict_batch([VAL / "images" / name for name, _ in items])
+    scores = score([f for _, f in items], [p.latex for p in predictions])
+    assert scores.bleu >= MIN_BLEU and scores.edit_distance <= MAX_EDIT_DISTANCE
+
+
+def test_shipped_weights_read_short_formulas_exactly():
+    items = [item for item in read_labels(VAL) if item[0] in EXACT]
+    predictions = LatexOCR().predict_batch([VAL / "images" / name for name, _ in items])
+    assert sum(p.latex == f for p, (_, f) in zip(predictions, items)) >= MIN_EXACT
