@@ -89,18 +89,21 @@ class FormulaDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         path, ids = self.items[index]
         gray = load_gray(path)
-        limits = {"max_height": self.cfg.max_height, "max_width": self.cfg.max_width}
-        try:
-            image = prepare(gray, **limits)
-        except ValueError:  # no ink found: score the model on the page as it is
-            image = prepare(gray, **limits, crop=False)
+        image = None
         if self.augment is not None:  # seeded by (seed, epoch, index): resuming replays it exactly
-            distorted = Augment(self.augment, random.Random(hash((self.seed, self.epoch, index))))(gray)
-            try:
-                image = prepare(distorted, **limits)
-            except ValueError:  # thinning erased faint strokes: keep the clean image
-                pass
+            image = self._prepare(Augment(self.augment, random.Random(hash((self.seed, self.epoch, index))))(gray))
+        if image is None:  # not augmenting, or thinning erased faint strokes: the clean image
+            image = self._prepare(gray)
+        if image is None:  # no ink at all (a few val images): the page as it is
+            image = self._prepare(gray, crop=False)
         return torch.from_numpy(image)[None], torch.tensor(ids, dtype=torch.long)
+
+    def _prepare(self, gray: np.ndarray, crop: bool = True) -> np.ndarray | None:
+        """The model input, or None where cropping finds no ink."""
+        try:
+            return prepare(gray, max_height=self.cfg.max_height, max_width=self.cfg.max_width, crop=crop)
+        except ValueError:
+            return None
 
 
 def _image_size(path: Path) -> tuple[int, int]:
