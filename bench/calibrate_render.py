@@ -16,7 +16,7 @@ import numpy as np
 
 from img2latex.data import read_labels
 from img2latex.image import crop_to_ink, load_gray
-from img2latex.render import render_chunk
+from img2latex.render import Style, render_chunk
 
 
 def ink_height(gray: np.ndarray) -> int:
@@ -31,7 +31,7 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, default=100, help="reference resolution to measure at")
     args = ap.parse_args()
     items = read_labels(Path(args.data))[: args.n]
-    rendered = render_chunk([(i, f) for i, (_, f) in enumerate(items)], dpi=args.dpi)
+    rendered = render_chunk([(i, f) for i, (_, f) in enumerate(items)], Style(dpi=args.dpi))
     ratios = []
     for (name, _), r in zip(items, rendered):
         if r.image is None:

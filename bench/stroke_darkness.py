@@ -1,8 +1,8 @@
 """How dark are our strokes next to im2latex-100k's? Dark-pixel (< 128) count, val ÷ ours.
 
-Renders the first N val formulas at twice the default resolution, halves them two ways
-(box filter, as `render` does; 2x2 min-pooling, which keeps strokes bold) and compares the
-number of dark pixels with the val image of the same formula. The val formulas are only
+Renders the first N val formulas with each of `render`'s halvings (box filter; 2x2
+min-pooling, which keeps strokes bold) and compares the number of dark pixels with the val
+image of the same formula. The val formulas are only
 measured against, never trained on.
 
     python bench/stroke_darkness.py --n 60
@@ -14,17 +14,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from img2latex.data import read_labels
 from img2latex.image import crop_to_ink, load_gray
-from img2latex.render import DEFAULT_DPI, render_chunk
-
-HALVINGS = {
-    "box filter": lambda a: np.asarray(Image.fromarray(a).resize((a.shape[1] // 2, a.shape[0] // 2), Image.Resampling.BOX)),
-    "2x2 min-pooling": lambda a: a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
-    .reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).min(axis=(1, 3)),
-}
+from img2latex.render import HALVINGS, Style, render_chunk
 
 
 def dark_pixels(gray: np.ndarray) -> int:
@@ -37,12 +30,11 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=60)
     args = ap.parse_args()
     items = read_labels(args.data)[: args.n]
-    rendered = render_chunk([(i, f) for i, (_, f) in enumerate(items)], dpi=2 * DEFAULT_DPI)
-    pairs = [(load_gray(Path(args.data) / "images" / name), r.image) for (name, _), r in zip(items, rendered)
-             if r.image is not None]
-    for label, halve in HALVINGS.items():
-        ratios = [dark_pixels(val) / max(1, dark_pixels(halve(ours))) for val, ours in pairs]
-        print(f"{label}: median dark-pixel ratio val/ours = {np.median(ratios):.2f} ({len(ratios)} formulas)")
+    for halving in HALVINGS:
+        rendered = render_chunk([(i, f) for i, (_, f) in enumerate(items)], Style(halving=halving))
+        ratios = [dark_pixels(load_gray(Path(args.data) / "images" / name)) / max(1, dark_pixels(r.image))
+                  for (name, _), r in zip(items, rendered) if r.image is not None]
+        print(f"halving {halving}: median dark-pixel ratio val/ours = {np.median(ratios):.2f} ({len(ratios)} formulas)")
 
 
 if __name__ == "__main__":

@@ -61,3 +61,16 @@ def test_api_raises_value_error_on_bad_input(tmp_path):
     with pytest.raises(ValueError, match="no such file"):
         ocr(tmp_path / "missing.png")
     assert isinstance(ocr(VAL / "images" / "0.png"), str)
+
+
+def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
+    from img2latex import LatexOCR
+    from img2latex.image import load_gray, rescale
+
+    ocr = LatexOCR()
+    native = load_gray(VAL / "images" / "21.png")
+    assert len(ocr.load(native)) == 1  # at the training scale: read as it is
+    zoomed = rescale(native, 2.5)
+    assert len(ocr.load(zoomed)) == 2 and len(LatexOCR(autoscale=False).load(zoomed)) == 1
+    prediction = ocr.predict(zoomed)
+    assert prediction.latex and prediction.score <= 0

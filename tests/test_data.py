@@ -1,3 +1,5 @@
+import random
+
 import numpy as np
 import torch
 from PIL import Image
@@ -90,3 +92,17 @@ def test_a_blank_image_in_a_dataset_is_read_as_blank_paper(tmp_path):
     vocab = Vocab.build(["\\fbox { x }"])
     image, _ = FormulaDataset([tmp_path], vocab, DataConfig())[0]
     assert image.shape == (1, 30, 90) and image.sum() == 0
+
+
+def test_rotation_shear_and_jpeg_keep_all_the_ink():
+    img = np.full((30, 80), 255, np.uint8)
+    img[5:25, 4:8] = 0  # strokes at both ends: cutting either off would lose them
+    img[5:25, 72:76] = 0
+    cfg = AugmentConfig(enabled=True, scale=(1.0, 1.0), blur_p=0, noise_p=0, stroke_p=0, pad_max=0,
+                        rotate_deg=5, shear=0.3, jpeg_p=1)
+    for seed in range(8):
+        out = Augment(cfg, random.Random(seed))(img)
+        assert out.shape[1] > 80  # the canvas grew instead of cropping the slanted strokes
+        ink_columns = np.flatnonzero((out < 128).any(axis=0))
+        assert ink_columns[-1] - ink_columns[0] > 60  # both ends survived
+        assert out[0, 0] > 200 and out[-1, -1] > 200  # corners stay paper

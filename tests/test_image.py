@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from img2latex.image import MAX_PIXELS, crop_to_ink, load_gray, prepare
+from img2latex.image import (MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, crop_to_ink, glyph_height, load_gray,
+                             normalize_scale, prepare, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -74,3 +75,27 @@ def _png_bytes() -> bytes:
     buf = io.BytesIO()
     Image.fromarray(formula_like()).save(buf, "PNG")
     return buf.getvalue()
+
+
+def glyphs(height: int, count: int = 6) -> np.ndarray:
+    """A row of separate dark boxes `height` pixels tall, like letters of one font size."""
+    img = np.full((height * 3, count * height * 2), 255, np.uint8)
+    for k in range(count):
+        img[height : 2 * height, k * 2 * height + 2 : k * 2 * height + height] = 0
+    return img
+
+
+def test_glyph_height_measures_the_font_size_not_the_layout():
+    assert glyph_height(glyphs(8)) == pytest.approx(8)
+    stacked = np.vstack([glyphs(8), glyphs(8)])  # two lines (e.g. a fraction): same font size
+    assert glyph_height(stacked) == pytest.approx(8)
+    assert glyph_height(np.full((20, 20), 255, np.uint8)) == 0.0
+
+
+def test_normalize_scale_resizes_zoomed_images_only():
+    native = glyphs(round(REFERENCE_GLYPH_HEIGHT))
+    assert normalize_scale(native) is native
+    zoomed = rescale(native, 3.0)
+    back = normalize_scale(zoomed)
+    assert glyph_height(back) == pytest.approx(REFERENCE_GLYPH_HEIGHT, rel=0.3)
+    assert prepare(zoomed, autoscale=True).shape[0] < prepare(zoomed).shape[0]

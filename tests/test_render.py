@@ -1,9 +1,10 @@
 import numpy as np
+import pytest
 
 from conftest import needs_latex
 from img2latex.data import read_labels
 from img2latex.image import load_gray
-from img2latex.render import render_chunk, render_dataset
+from img2latex.render import FONTS, PADDING, Style, _style_of, render_chunk, render_dataset
 
 pytestmark = needs_latex
 
@@ -30,3 +31,26 @@ def test_render_dataset_writes_labels_and_resumes(tmp_path):
     assert len((tmp_path / "failed.tsv").read_text().splitlines()) == 2
     assert render_dataset(formulas + [r"y_1"], tmp_path, progress=False, workers=1) == (1, 0)
     assert read_labels(tmp_path)[-1] == ("5.png", "y _ { 1 }")
+
+
+def test_every_font_renders_and_min_pooling_keeps_strokes_bold():
+    formula = [(0, r"\alpha + \frac { x ^ { 2 } } { \mathcal { L } }")]
+    images = {font: render_chunk(formula, Style(font=font))[0].image for font in FONTS}
+    assert all(image is not None for image in images.values())
+    assert not np.array_equal(images["cm"], images["times"])  # (arrays of other shapes are unequal too)
+    bold, light = (render_chunk(formula, Style(halving=h))[0].image for h in ("min", "box"))
+    assert bold.shape == light.shape and (bold < 128).sum() > 1.5 * (light < 128).sum()
+    double = render_chunk(formula, Style(dpi=170))[0].image
+    assert double.shape[0] - 2 * PADDING > 1.8 * (bold.shape[0] - 2 * PADDING)  # twice the dpi, twice the ink
+
+
+def test_styles_are_mixed_per_formula_and_stable(tmp_path):
+    styles = [_style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
+    counts = {(s.dpi, s.font): styles.count(s) for s in set(styles)}
+    assert len(counts) == 6 and min(counts.values()) > 60  # every combination, roughly evenly
+    assert styles == [_style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
+    formulas = [r"x^2", r"\frac12", r"e^{i\pi}", r"y_1", r"\alpha"]
+    assert render_dataset(formulas, tmp_path, fonts=["cm", "palatino"], dpis=[80, 90], progress=False, workers=1) == (5, 0)
+    assert sorted(name for name, _ in read_labels(tmp_path)) == [f"{i}.png" for i in range(5)]
+    with pytest.raises(ValueError, match="unknown font"):
+        render_dataset(formulas, tmp_path, fonts=["comic"], progress=False)

@@ -33,11 +33,13 @@ class Prediction:
 
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 16,
-                 threads: int | None = None):
+                 threads: int | None = None, autoscale: bool = True):
+        """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots)."""
         if threads:
             torch.set_num_threads(threads)
         self.model, self.config, self.vocab = load_weights(weights or PACKAGED, device)
         self.device, self.beam, self.batch_size = torch.device(device), beam, batch_size
+        self.autoscale = autoscale
 
     def __call__(self, image: ImageInput, beam: int | None = None) -> str:
         return self.predict(image, beam).latex
@@ -46,10 +48,16 @@ class LatexOCR:
         """Read one image; ValueError with a clear message if it is not a usable image."""
         return self.predict_batch([image], beam)[0]
 
-    def load(self, image: ImageInput) -> torch.Tensor:
-        """The (1, H, W) model input for an image; ValueError if unusable."""
-        data = self.config.data
-        return torch.from_numpy(prepare(load_gray(image), max_height=data.max_height, max_width=data.max_width))[None]
+    def load(self, image: ImageInput) -> list[torch.Tensor]:
+        """The (1, H, W) model inputs for an image: as it is and, where autoscale resizes it,
+        also resized; the reading with the better score wins. ValueError if unusable."""
+        data, gray = self.config.data, load_gray(image)
+        views = [prepare(gray, max_height=data.max_height, max_width=data.max_width)]
+        if self.autoscale:
+            resized = prepare(gray, max_height=data.max_height, max_width=data.max_width, autoscale=True)
+            if resized.shape != views[0].shape:
+                views.append(resized)
+        return [torch.from_numpy(view)[None] for view in views]
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise") -> list[Prediction]:
         """Read many images, batched by size; results in input order.
@@ -57,21 +65,22 @@ class LatexOCR:
         errors="raise" raises ValueError at the first unusable image; errors="keep" returns a
         Prediction with `error` set for it and reads the others.
         """
-        inputs: list[torch.Tensor | None] = []
+        inputs: list[tuple[int, torch.Tensor]] = []  # (image index, model input)
         results = [Prediction() for _ in images]
         for k, image in enumerate(images):
             try:
-                inputs.append(self.load(image))
+                inputs += [(k, view) for view in self.load(image)]
             except ValueError as e:
                 if errors == "raise":
                     raise
-                inputs.append(None)
                 results[k].error = str(e)
-        order = sorted((k for k, x in enumerate(inputs) if x is not None), key=lambda k: inputs[k].shape[1:])
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
-            batch = pad_images([inputs[k] for k in chunk]).to(self.device)
-            for k, hyps in zip(chunk, self.decode(batch, beam or self.beam)):
+        inputs.sort(key=lambda item: item[1].shape[1:])
+        for start in range(0, len(inputs), self.batch_size):
+            chunk = inputs[start : start + self.batch_size]
+            batch = pad_images([view for _, view in chunk]).to(self.device)
+            for (k, _), hyps in zip(chunk, self.decode(batch, beam or self.beam)):
+                if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
+                    continue  # the other view of this image read better
                 best, *rest = [(self.vocab.decode(h.ids), h.score) for h in hyps]
                 results[k] = Prediction(best[0], best[1], rest)
         return results

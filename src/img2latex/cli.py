@@ -1,4 +1,4 @@
-"""Command line: `img2latex predict|evaluate|train|render`."""
+"""Command line: `img2latex predict|evaluate|train|render|plot`."""
 
 from __future__ import annotations
 
@@ -22,11 +22,16 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
+def _autoscale_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
+                   help="read images at their size, without resizing zoomed ones to the training scale")
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from .api import LatexOCR
 
     images = _expand(args.images)
-    ocr = LatexOCR(args.weights, beam=args.beam)
+    ocr = LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale)
     failed = 0
     for start in range(0, len(images), 256):  # print as we go on large folders
         chunk = images[start : start + 256]
@@ -46,11 +51,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import LatexOCR
     from .evaluate import evaluate, to_markdown, write_report
 
-    result = evaluate(LatexOCR(args.weights), args.data, beam=args.beam, limit=args.limit,
-                      save_predictions=args.save_predictions)
+    result = evaluate(LatexOCR(args.weights, autoscale=args.autoscale), args.data, beam=args.beam, limit=args.limit,
+                      save_predictions=args.save_predictions, scale=args.scale)
     print(to_markdown(result))
     json_path, md_path = write_report(result, args.out)
     print(f"written: {json_path} {md_path}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from .plot import plot_curve
+
+    print(f"written: {plot_curve(args.metrics, args.out, args.title)}")
     return 0
 
 
@@ -67,17 +79,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ints(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"img2latex: expected comma-separated integers, got {text!r}") from None
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from .render import read_formulas, render_dataset
 
     sources = set(args.sources.split(",")) if args.sources else None
-    ok, bad = render_dataset(read_formulas(args.formulas, sources), args.out, dpi=args.dpi, workers=args.workers)
+    ok, bad = render_dataset(read_formulas(args.formulas, sources), args.out, dpis=_ints(args.dpi),
+                             fonts=args.fonts.split(","), halving=args.halving, workers=args.workers)
     print(f"rendered {ok}, skipped {bad} (reasons in {Path(args.out) / 'failed.tsv'})")
     return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    from .render import DEFAULT_DPI
+    from .render import DEFAULT_DPI, FONTS, HALVINGS
 
     ap = argparse.ArgumentParser(prog="img2latex", description="Images of formulas to LaTeX.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -87,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
     p.add_argument("--format", choices=["text", "jsonl"], default="text")
     p.add_argument("--weights", help="weights directory (default: the shipped model)")
+    _autoscale_flag(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="score a model on a labels.tsv + images/ dataset")
@@ -96,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="first N images only")
     p.add_argument("--out", default="results/eval", help="report path prefix (.json and .md)")
     p.add_argument("--save-predictions", help="JSONL file of every prediction")
+    p.add_argument("--scale", type=float, default=1.0, help="resize every image by this factor first")
+    _autoscale_flag(p)
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
@@ -109,10 +132,19 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="render formulas to a labels.tsv + images/ dataset")
     p.add_argument("--formulas", required=True, help="one formula a line, or TSV with the formula last")
     p.add_argument("--out", required=True)
-    p.add_argument("--dpi", type=int, default=DEFAULT_DPI)
+    p.add_argument("--dpi", default=str(DEFAULT_DPI), help="resolution, or comma-separated ones to mix")
+    p.add_argument("--fonts", default="cm", help=f"comma-separated math fonts to mix: {', '.join(FONTS)}")
+    p.add_argument("--halving", choices=list(HALVINGS), default="min",
+                   help="min: bold strokes like im2latex-100k; box: lighter anti-aliased strokes")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
     p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("plot", help="draw a training run's loss and val BLEU curve as a PNG")
+    p.add_argument("metrics", help="the run's metrics.jsonl")
+    p.add_argument("--out", default="docs/curve.png")
+    p.add_argument("--title", default="")
+    p.set_defaults(run=cmd_plot)
     return ap
 
 

@@ -40,6 +40,9 @@ class AugmentConfig:
     darken_p: float = 0.0  # darken anti-aliased strokes (gamma), as in im2latex-100k's bold images
     darken_gamma: tuple[float, float] = (1.5, 3.5)
     pad_max: int = 6  # extra white margin, pixels
+    rotate_deg: float = 0.0  # rotate by up to this many degrees either way
+    shear: float = 0.0  # slant by up to this fraction of the height either way (italic-like)
+    jpeg_p: float = 0.0  # re-encode as a JPEG of quality 30-90 (screenshots pasted through chat apps)
 
 
 @dataclass
@@ -69,6 +72,9 @@ class TrainConfig:
     grad_clip: float = 1.0
     accumulate: int = 1
     label_smoothing: float = 0.0
+    ema_decay: float = 0.0  # exponential moving average of the weights, evaluated and exported; 0: off
+    init_from: str = ""  # weights directory to fine-tune from (its architecture and vocabulary)
+    pretrain_steps: int = 0  # first steps train the encoder to reconstruct the image (models/pretrain.py)
     bf16: bool = True  # autocast on CUDA only
     compile: bool = False
     eval_every: int = 500

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Iterator
@@ -40,10 +41,13 @@ class Augment:
         if abs(s - 1) > 1e-3:
             size = (max(8, round(image.width * s)), max(8, round(image.height * s)))
             image = image.resize(size, Image.Resampling.BILINEAR)
+        image = _geometry(image, rng.uniform(-cfg.rotate_deg, cfg.rotate_deg), rng.uniform(-cfg.shear, cfg.shear))
         if rng.random() < cfg.stroke_p:  # MinFilter darkens = thicker ink on white paper
             image = image.filter(ImageFilter.MinFilter(3) if rng.random() < 0.5 else ImageFilter.MaxFilter(3))
         if rng.random() < cfg.blur_p:
             image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.0)))
+        if rng.random() < cfg.jpeg_p:
+            image = _jpeg(image, rng.randint(30, 90))
         out = np.asarray(image, dtype=np.float32)
         if rng.random() < cfg.darken_p:
             out = 255.0 * (out / 255.0) ** rng.uniform(*cfg.darken_gamma)
@@ -53,6 +57,24 @@ class Augment:
             pads = [rng.randint(0, cfg.pad_max) for _ in range(4)]
             out = np.pad(out, ((pads[0], pads[1]), (pads[2], pads[3])), constant_values=255)
         return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _geometry(image: Image.Image, degrees: float, shear: float) -> Image.Image:
+    """Rotate and slant on white paper, growing the canvas so no ink is cut off."""
+    if abs(shear) > 1e-3:
+        extra = abs(shear) * image.height
+        offset = -extra if shear > 0 else 0.0  # x_in = x_out + shear * y + offset
+        image = image.transform((round(image.width + extra), image.height), Image.Transform.AFFINE,
+                                (1, shear, offset, 0, 1, 0), Image.Resampling.BILINEAR, fillcolor=255)
+    if abs(degrees) > 1e-2:
+        image = image.rotate(degrees, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
+    return image
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue())).convert("L")
 
 
 class FormulaDataset(Dataset):

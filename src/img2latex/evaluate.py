@@ -10,16 +10,22 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .api import LatexOCR
 from .data import read_labels
+from .image import load_gray, rescale
 from .metrics import score
 
 CHUNK = 512
 
 
 def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None = None,
-             save_predictions: str | Path | None = None) -> dict:
-    """Metrics of `ocr` on the first `limit` items of `data` (all by default)."""
+             save_predictions: str | Path | None = None, scale: float = 1.0) -> dict:
+    """Metrics of `ocr` on the first `limit` items of `data` (all by default).
+
+    `scale` resizes every image first, as a screenshot at another zoom would be.
+    """
     if save_predictions:  # fail now, not after reading every image
         Path(save_predictions).parent.mkdir(parents=True, exist_ok=True)
         Path(save_predictions).touch()
@@ -28,11 +34,14 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     started = time.perf_counter()
     predictions = []
     for start in range(0, len(paths), CHUNK):  # bounded memory on large sets
-        predictions += ocr.predict_batch(paths[start : start + CHUNK], beam=beam, errors="keep")
+        chunk = paths[start : start + CHUNK]
+        if scale != 1.0:
+            chunk = [_rescaled(path, scale) for path in chunk]
+        predictions += ocr.predict_batch(chunk, beam=beam, errors="keep")
     seconds = time.perf_counter() - started
     references = [formula for _, formula in items]
     result = {
-        "data": str(data), "beam": beam, **score(references, [p.latex for p in predictions]).as_dict(),
+        "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, **score(references, [p.latex for p in predictions]).as_dict(),
         "unreadable": sum(p.error is not None for p in predictions),
         "images_per_second": len(items) / seconds if seconds else 0.0,
     }
@@ -44,10 +53,19 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     return result
 
 
+def _rescaled(path: Path, scale: float) -> np.ndarray | Path:
+    """The image at `scale`, or its path where it cannot be read (predict reports why)."""
+    try:
+        return rescale(load_gray(path), scale)
+    except ValueError:
+        return path
+
+
 def to_markdown(result: dict) -> str:
     rows = [("BLEU-4", "bleu"), ("edit distance", "edit_distance"), ("exact match", "exact_match"),
             ("token accuracy", "token_accuracy"), ("images/s", "images_per_second")]
-    lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']})", "",
+    scale = f", images scaled {result['scale']}x" if result.get("scale", 1.0) != 1.0 else ""
+    lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale})", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
     return "\n".join(lines) + "\n"

@@ -12,9 +12,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
+from scipy import ndimage
 
 MAX_PIXELS = 40_000_000  # more than a screenshot of any formula; refuses decompression bombs
 INK_THRESHOLD = 200  # darker than this (0-255, after making the background white) is ink
+# Glyph height (see `glyph_height`) of im2latex-100k images, the scale the training renders are
+# calibrated to; measured by `python bench/calibrate_render.py`.
+REFERENCE_GLYPH_HEIGHT = 7.6
+SCALE_BAND = (0.7, 1.43)  # estimated scale ratios inside this band are left alone: the estimate is rough
 
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
 
@@ -85,15 +90,60 @@ def load_gray(source: ImageInput) -> np.ndarray:
     raise ValueError(f"unsupported image input of type {type(source).__name__}")
 
 
+def glyph_height(gray: np.ndarray) -> float:
+    """Typical height in pixels of the separate ink shapes (glyphs); 0.0 if there are none.
+
+    The interquartile mean of the connected components' heights, thresholded halfway between
+    the paper and the ink, so it measures the font size whatever the layout and stroke weight.
+    """
+    ink = gray[gray < 250]
+    if ink.size == 0:
+        return 0.0
+    threshold = (255 + np.percentile(ink, 5)) / 2
+    labels, _ = ndimage.label(gray < threshold, structure=np.ones((3, 3)))
+    heights = sorted(s[0].stop - s[0].start for s in ndimage.find_objects(labels))
+    heights = [h for h in heights if h >= 2]  # specks and rules say nothing of the font size
+    if not heights:
+        return 0.0
+    quarter = len(heights) // 4
+    return float(np.mean(heights[quarter : max(quarter + 1, len(heights) - quarter)]))
+
+
+def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
+    size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+    return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS))
+
+
+def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 2) -> np.ndarray:
+    """Resize an image whose glyphs are far from the training size (a zoomed screenshot).
+
+    Each round estimates the ratio to `reference` and resizes from the original if it falls
+    outside SCALE_BAND; the second round corrects the estimate's bias at the new size.
+    """
+    factor = 1.0
+    for _ in range(rounds):
+        current = rescale(gray, factor) if factor != 1.0 else gray
+        ratio = glyph_height(current) / reference
+        if ratio == 0.0 or SCALE_BAND[0] <= ratio <= SCALE_BAND[1]:
+            break
+        factor /= ratio
+    return rescale(gray, factor) if factor != 1.0 else gray
+
+
 def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
-            crop: bool = True) -> np.ndarray:
-    """Crop to the ink, shrink what exceeds the model's size limits, scale to [0, 1] ink.
+            crop: bool = True, autoscale: bool = False) -> np.ndarray:
+    """Crop to the ink, optionally bring the glyphs to the training size, shrink what exceeds
+    the model's size limits, scale to [0, 1] ink.
 
     Raises ValueError for a blank image (there is no formula to read) unless `crop` is off.
     """
-    cropped = crop_to_ink(gray, padding) if crop else gray
+    cropped = crop_to_ink(gray, 0) if crop else gray
     if cropped is None:
         raise ValueError("the image is blank: no formula found")
+    if autoscale:
+        cropped = normalize_scale(cropped)
+    if crop:
+        cropped = np.pad(cropped, padding, constant_values=255)
     h, w = cropped.shape
     scale = min(1.0, max_height / h, max_width / w)
     if scale < 1.0:

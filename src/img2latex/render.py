@@ -4,7 +4,9 @@ Many formulas go through one pdflatex run (one `preview` page each), so the star
 of TeX is paid once per chunk. Formulas that fail are found from the log's line numbers,
 dropped and reported, and the chunk is run again; nothing one formula does stops a run.
 Images are rendered at twice the target resolution, cropped to the ink, padded and then
-halved, which is how the im2latex-100k images were made (their gray levels match too).
+halved, which is how the im2latex-100k images were made. Halving by 2x2 min-pooling keeps
+their bold strokes (bench/stroke_darkness.py); a box filter gives lighter, anti-aliased ones.
+For variety a dataset can mix math fonts and resolutions, chosen per formula.
 """
 
 from __future__ import annotations
@@ -29,12 +31,28 @@ DEFAULT_DPI = 85
 PADDING = 4  # white pixels around the ink, as in the im2latex-100k images
 TIMEOUT_S = 15  # a chunk normally compiles in about a second
 
-PREAMBLE = r"""\documentclass[12pt]{article}
-\usepackage{amsmath,amssymb,amsfonts,bm,mathrsfs}
-\usepackage[active,tightpage]{preview}
-\pagestyle{empty}
-\begin{document}
-"""
+# Math fonts the README's TeX packages provide: name -> preamble line.
+FONTS = {
+    "cm": "",  # Computer Modern, as in im2latex-100k
+    "times": "\\usepackage{mathptmx}\n",
+    "palatino": "\\usepackage{mathpazo}\n",
+    "txfonts": "\\usepackage{txfonts}\n",
+    "pxfonts": "\\usepackage{pxfonts}\n",
+    "euler": "\\usepackage{euler}\n",
+}
+HALVINGS = {
+    "min": lambda a: a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
+    .reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).min(axis=(1, 3)),  # 2x2 min-pooling: bold strokes
+    "box": lambda a: np.asarray(Image.fromarray(a).resize((max(1, a.shape[1] // 2), max(1, a.shape[0] // 2)),
+                                                          Image.Resampling.BOX)),
+}
+
+
+def preamble(font: str = "cm") -> str:
+    if font not in FONTS:
+        raise ValueError(f"unknown font {font!r}; choose from {', '.join(FONTS)}")
+    return ("\\documentclass[12pt]{article}\n\\usepackage{amsmath,amssymb,amsfonts,bm,mathrsfs}\n" + FONTS[font]
+            + "\\usepackage[active,tightpage]{preview}\n\\pagestyle{empty}\n\\begin{document}\n")
 _UNSAFE = re.compile(
     r"\\(input|include|write|openout|openin|immediate|def|edef|gdef|let|catcode|csname|newcommand"
     r"|renewcommand|usepackage|documentclass|special|end\s*\{document\}|loop|read|jobname)\b"
@@ -54,10 +72,10 @@ class Rendered:
 _MARK = "IMG2LATEX-FORMULA-"
 
 
-def _tex_source(formulas: list[str]) -> str:
+def _tex_source(formulas: list[str], font: str) -> str:
     body = "".join(f"\\typeout{{{_MARK}{k}}}\\begin{{preview}}\\hbox{{$\\displaystyle {f} $}}\\end{{preview}}\n"
                    for k, f in enumerate(formulas))
-    return PREAMBLE + body + "\\end{document}\n"
+    return preamble(font) + body + "\\end{document}\n"
 
 
 def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
@@ -70,9 +88,9 @@ def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
     return errors
 
 
-def _run_pdflatex(formulas: list[str], workdir: Path, first_line: int) -> tuple[bool, str]:
+def _run_pdflatex(formulas: list[str], workdir: Path, font: str) -> tuple[bool, str]:
     """Compile one document of formulas; return whether it compiled cleanly, and the log."""
-    (workdir / "f.tex").write_text(_tex_source(formulas), encoding="utf-8")
+    (workdir / "f.tex").write_text(_tex_source(formulas, font), encoding="utf-8")
     for old in [*workdir.glob("p-*.png"), workdir / "f.pdf"]:
         old.unlink(missing_ok=True)
     try:
@@ -99,18 +117,23 @@ def _rasterize(workdir: Path, dpi: int) -> list[Path]:
     return sorted(workdir.glob("p-*.png"), key=lambda p: int(p.stem.split("-")[1]))
 
 
-def _to_image(page: Path) -> np.ndarray | None:
+def _to_image(page: Path, halving: str) -> np.ndarray | None:
     """Crop a 2x page to the ink, pad, halve: the im2latex-100k look."""
     hi = np.asarray(Image.open(page).convert("L"))
     cropped = crop_to_ink(hi, padding=2 * PADDING)
-    if cropped is None:
-        return None
-    h, w = cropped.shape
-    small = Image.fromarray(cropped).resize((max(1, w // 2), max(1, h // 2)), Image.Resampling.BOX)
-    return np.asarray(small)
+    return None if cropped is None else HALVINGS[halving](cropped)
 
 
-def render_chunk(items: list[tuple[int, str]], dpi: int = DEFAULT_DPI) -> list[Rendered]:
+@dataclass(frozen=True)
+class Style:
+    """How a chunk of formulas is typeset and rasterized."""
+
+    dpi: int = DEFAULT_DPI
+    font: str = "cm"
+    halving: str = "min"
+
+
+def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[Rendered]:
     """Render (index, formula) pairs in as few pdflatex runs as the failures allow."""
     results = {i: Rendered(i, f) for i, f in items}
     pending = []
@@ -120,19 +143,19 @@ def render_chunk(items: list[tuple[int, str]], dpi: int = DEFAULT_DPI) -> list[R
         else:
             pending.append((i, f))
     with tempfile.TemporaryDirectory(prefix="img2latex-render-") as tmp:
-        _render_into(pending, Path(tmp), dpi, results)
+        _render_into(pending, Path(tmp), style, results)
     return [results[i] for i, _ in items]
 
 
-def _render_into(pending: list[tuple[int, str]], workdir: Path, dpi: int, results: dict[int, Rendered]) -> None:
-    first_line = PREAMBLE.count("\n") + 1
+def _render_into(pending: list[tuple[int, str]], workdir: Path, style: Style, results: dict[int, Rendered]) -> None:
+    first_line = preamble(style.font).count("\n") + 1
     while pending:
-        compiled, log = _run_pdflatex([f for _, f in pending], workdir, first_line)
+        compiled, log = _run_pdflatex([f for _, f in pending], workdir, style.font)
         if compiled:
-            pages = _rasterize(workdir, dpi)
+            pages = _rasterize(workdir, style.dpi)
             if len(pages) == len(pending):
                 for (i, _), page in zip(pending, pages):
-                    image = _to_image(page)
+                    image = _to_image(page, style.halving)
                     results[i].image = image
                     results[i].error = None if image is not None else "renders to an empty image"
                 return
@@ -143,8 +166,8 @@ def _render_into(pending: list[tuple[int, str]], workdir: Path, dpi: int, result
             return
         if not bad:  # cannot tell which formula broke the run: split it
             half = len(pending) // 2
-            _render_into(pending[:half], workdir, dpi, results)
-            _render_into(pending[half:], workdir, dpi, results)
+            _render_into(pending[:half], workdir, style, results)
+            _render_into(pending[half:], workdir, style, results)
             return
         for k, message in bad.items():
             results[pending[k][0]].error = "pdflatex failed: " + message
@@ -177,20 +200,26 @@ def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
 
 
 def render_dataset(
-    formulas: list[str], out: str | Path, dpi: int = DEFAULT_DPI, workers: int = 2, chunk: int = 64,
-    progress: bool = True,
+    formulas: list[str], out: str | Path, dpis: list[int] | None = None, fonts: list[str] | None = None,
+    halving: str = "min", workers: int = 2, chunk: int = 64, progress: bool = True,
 ) -> tuple[int, int]:
     """Render formulas to `out/images/N.png` + `out/labels.tsv`, resuming a previous run.
 
     Labels are the normalized formulas; formulas already rendered or already failed (listed
-    in `out/failed.tsv`) are skipped. Returns (rendered now, failed now).
+    in `out/failed.tsv`) are skipped. Formula N gets the font and resolution picked for it by
+    `_style_of` (the same on every run). Returns (rendered now, failed now).
     """
+    dpis, fonts = dpis or [DEFAULT_DPI], fonts or ["cm"]
+    for font in fonts:
+        preamble(font)  # unknown names fail now, not in a worker
+    if halving not in HALVINGS:
+        raise ValueError(f"unknown halving {halving!r}; choose from {', '.join(HALVINGS)}")
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     labels, failed = out / "labels.tsv", out / "failed.tsv"
     done = {line.split("\t", 1)[0] for path in (labels, failed) if path.exists()
             for line in path.read_text(encoding="utf-8").splitlines()}
-    todo: list[tuple[int, str]] = []
+    todo: dict[Style, list[tuple[int, str]]] = {}
     n_ok = n_bad = 0
     with labels.open("a", encoding="utf-8") as ok_f, failed.open("a", encoding="utf-8") as bad_f:
         for i, norm, raw in _prepare(formulas):
@@ -200,11 +229,11 @@ def render_dataset(
                 bad_f.write(f"{i}.png\tcannot normalize\t{raw}\n")
                 n_bad += 1
             else:
-                todo.append((i, norm))
-        chunks = [todo[k : k + chunk] for k in range(0, len(todo), chunk)]
-        bar = _progress(len(todo), progress)
+                todo.setdefault(_style_of(i, dpis, fonts, halving), []).append((i, norm))
+        jobs = [(items[k : k + chunk], style) for style, items in todo.items() for k in range(0, len(items), chunk)]
+        bar = _progress(sum(len(items) for items, _ in jobs), progress)
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for results in pool.map(render_chunk, chunks, [dpi] * len(chunks)):
+            for results in pool.map(render_chunk, *zip(*jobs)) if jobs else []:
                 for r in results:
                     if r.image is not None:
                         Image.fromarray(r.image).save(out / "images" / f"{r.index}.png", optimize=False)
@@ -218,6 +247,12 @@ def render_dataset(
                 bar.update(len(results))
         bar.close()
     return n_ok, n_bad
+
+
+def _style_of(index: int, dpis: list[int], fonts: list[str], halving: str) -> Style:
+    """A fixed pseudo-random (font, resolution) for formula `index`, independent of the others."""
+    mix = (index * 2654435761) & 0xFFFFFFFF  # Knuth's multiplicative hash spreads neighbours apart
+    return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving)
 
 
 def _progress(total: int, enabled: bool):

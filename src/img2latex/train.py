@@ -1,11 +1,18 @@
 """Training loop: `img2latex train --config configs/base.yaml [--resume]`.
 
 AdamW with warm-up then cosine decay, gradient clipping and accumulation, bf16 autocast
-and optional `torch.compile` on CUDA. Every `eval_every` steps it scores a val subset
+and optional `torch.compile` on CUDA, an optional EMA of the weights, and fine-tuning from
+a weights directory (`train.init_from`), and optional encoder pre-training with an
+auto-encoder objective for the first `train.pretrain_steps` steps (`models/pretrain.py`). Every `eval_every` steps it scores a val subset
 (loss and greedy BLEU); the best model is exported as safetensors to `out_dir/best/`.
 `out_dir/last.pt` holds everything needed to resume exactly (model, optimizer, data
 position, random states); it and `best/` are replaced atomically. `out_dir/metrics.jsonl`
 gets one JSON record per log interval and per evaluation.
+
+Under `torchrun --nproc_per_node N -m img2latex train ...` the same script and config train
+with DistributedDataParallel (NCCL on GPUs, gloo on CPUs): each process reads its own share
+of the size-bucketed batches (`data.batch_size` is per process), gradients are averaged, and
+process 0 alone evaluates, logs and writes checkpoints.
 """
 
 from __future__ import annotations
@@ -15,12 +22,16 @@ import math
 import os
 import random
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import distributed as dist
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .config import Config, from_dict, save_config, to_dict
@@ -28,8 +39,9 @@ from .data import BucketBatchSampler, FormulaDataset, collate, read_labels
 from .decoding import greedy
 from .metrics import score
 from .models import Img2Latex
+from .models.pretrain import Pretrainer
 from .tokenizer import Vocab
-from .weights import save_weights
+from .weights import load_weights, save_weights
 
 LOG_EVERY = 20
 
@@ -48,7 +60,20 @@ class Progress:
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and dist.is_initialized():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(name)
+
+
+def init_distributed(device: str) -> tuple[int, int]:
+    """(rank, world size): joins the process group where torchrun started several processes."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    if not dist.is_initialized():
+        cuda = device in ("cuda", "auto") and torch.cuda.is_available()
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return dist.get_rank(), world
 
 
 def lr_at(step: int, cfg: Config) -> float:
@@ -60,7 +85,7 @@ def lr_at(step: int, cfg: Config) -> float:
     return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def build_optimizer(model: Img2Latex, cfg: Config) -> torch.optim.AdamW:
+def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.AdamW:
     """Weight decay on matrices and convolutions only, not on norms, biases or embeddings."""
     decay, no_decay = [], []
     for name, p in model.named_parameters():
@@ -96,11 +121,51 @@ def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
 
 
+class EMA:
+    """Exponential moving average of a model's weights: a smoother model to evaluate and ship.
+
+    The decay ramps up as (1 + n) / (10 + n) over the first updates, so early averages are
+    not dominated by the random initialization.
+    """
+
+    def __init__(self, model: torch.nn.Module, decay: float, state: dict | None = None):
+        self.decay, self.updates = decay, 0
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if state is not None:
+            self.updates = int(state["updates"])
+            self.shadow = {k: v.to(self.shadow[k].device) for k, v in state["shadow"].items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        self.updates += 1
+        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.shadow[k].lerp_(v, 1 - decay)
+            else:
+                self.shadow[k].copy_(v)
+
+    @contextmanager
+    def applied(self, model: torch.nn.Module) -> Iterator[None]:
+        """The model holds the averaged weights inside the block, its own ones after."""
+        own = {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.shadow)
+        try:
+            yield
+        finally:
+            model.load_state_dict(own)
+
+    def state_dict(self) -> dict:
+        return {"updates": self.updates, "shadow": self.shadow}
+
+
 class Trainer:
     def __init__(self, cfg: Config, resume: bool = False, progress_bar: bool = True):
         self.cfg, self.progress_bar = cfg, progress_bar
         self.out = Path(cfg.train.out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
+        self.rank, self.world = init_distributed(cfg.train.device)
+        self.lead = self.rank == 0  # the process that evaluates, logs and saves
         self.device = resolve_device(cfg.train.device)
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
@@ -113,47 +178,78 @@ class Trainer:
             random.seed(cfg.train.seed)
             np.random.seed(cfg.train.seed)
             torch.manual_seed(cfg.train.seed)
+        if checkpoint is None and cfg.train.init_from:
+            start, start_cfg, self.vocab = load_weights(cfg.train.init_from)
+            cfg.model = start_cfg.model
+        elif checkpoint is None:
             formulas = (f for d in cfg.data.train for _, f in read_labels(d))
             self.vocab = Vocab.build(formulas)
         cfg.model.vocab_size = len(self.vocab)
         if cfg.data.max_label_tokens > cfg.model.max_tokens - 2:
             raise ValueError("data.max_label_tokens must leave room for <bos> and <eos> in model.max_tokens")
-        save_config(cfg, self.out / "config.yaml")
-        self.vocab.save(self.out / "vocab.json")
+        if self.lead:
+            save_config(cfg, self.out / "config.yaml")
+            self.vocab.save(self.out / "vocab.json")
 
         self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True,
                                         repeat=cfg.data.train_repeat, seed=cfg.train.seed)
         self.val_set = FormulaDataset([cfg.data.val], self.vocab, cfg.data, limit=cfg.data.val_subset)
         self.sampler = BucketBatchSampler(self.train_set.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels, cfg.train.seed)
         self.model = Img2Latex(cfg.model).to(self.device)
-        self.forward = torch.compile(self.model) if cfg.train.compile and self.device.type == "cuda" else self.model
-        self.optimizer = build_optimizer(self.model, cfg)
+        if checkpoint is None and cfg.train.init_from:
+            self.model.load_state_dict(start.state_dict())
+        self.pretrainer = Pretrainer(self.model.encoder, cfg.model).to(self.device) if cfg.train.pretrain_steps else None
+        self.forward, self.pretrain_forward = self._wrap(self.model), self._wrap(self.pretrainer)
+        trained = self.model if self.pretrainer is None else torch.nn.ModuleList([self.model, self.pretrainer.head])
+        self.optimizer = build_optimizer(trained, cfg)
         self.state = Progress()
         if checkpoint is not None:
             self.model.load_state_dict(checkpoint["model"])
+            if self.pretrainer is not None:
+                self.pretrainer.head.load_state_dict(checkpoint["pretrain_head"])
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.state = Progress(**checkpoint["progress"])
             _set_rng_state(checkpoint["rng"])
-        self.log = (self.out / "metrics.jsonl").open("a", encoding="utf-8")
+        self.ema = None
+        if cfg.train.ema_decay > 0:
+            self.ema = EMA(self.model, cfg.train.ema_decay, checkpoint.get("ema") if checkpoint else None)
+        self.log = (self.out / "metrics.jsonl").open("a", encoding="utf-8") if self.lead else None
+
+    def _wrap(self, module: torch.nn.Module | None) -> torch.nn.Module | None:
+        """DistributedDataParallel across processes (which also copies process 0's weights to
+        all), then `torch.compile` where asked for on CUDA."""
+        if module is not None and self.world > 1:
+            module = DistributedDataParallel(module, device_ids=[self.device.index] if self.device.index is not None else None)
+        if module is not None and self.cfg.train.compile and self.device.type == "cuda":
+            module = torch.compile(module)
+        return module
 
     def autocast(self):
         enabled = self.cfg.train.bf16 and self.device.type == "cuda"
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def write(self, record: dict) -> None:
+        if self.log is None:
+            return
         self.log.write(json.dumps(record) + "\n")
         self.log.flush()
 
     def save_last(self) -> None:
+        if not self.lead:
+            return
         _atomic_save({
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "progress": vars(self.state), "rng": _rng_state(), "config": to_dict(self.cfg), "vocab": self.vocab.itos,
+            **({"ema": self.ema.state_dict()} if self.ema else {}),
+            **({"pretrain_head": self.pretrainer.head.state_dict()} if self.pretrainer else {}),
         }, self.out / "last.pt")
 
     def loader(self) -> DataLoader:
         self.sampler.set_epoch(self.state.epoch)
         self.train_set.epoch = self.state.epoch
-        batches = self.sampler.batches()[self.state.batch_in_epoch :]
+        batches = self.sampler.batches()
+        batches = batches[: len(batches) // self.world * self.world][self.rank :: self.world]  # equal shares
+        batches = batches[self.state.batch_in_epoch :]
         return DataLoader(self.train_set, batch_sampler=batches, collate_fn=collate,
                           num_workers=self.cfg.data.num_workers, persistent_workers=False)
 
@@ -166,14 +262,32 @@ class Trainer:
         for images, tokens in batches:
             images, tokens = images.to(self.device), tokens.to(self.device)
             with self.autocast():
-                logits = self.forward(images, tokens[:, :-1])
-                loss = sequence_loss(logits, tokens, self.cfg.train.label_smoothing) / len(batches)
+                if self.pretraining:
+                    loss = self.pretrain_forward(images) / len(batches)
+                else:
+                    logits = self.forward(images, tokens[:, :-1])
+                    loss = sequence_loss(logits, tokens, self.cfg.train.label_smoothing) / len(batches)
             loss.backward()
             total += loss.item()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.train.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.ema is not None:
+            self.ema.update(self.model)
         return total
+
+    @property
+    def pretraining(self) -> bool:
+        return self.state.step < self.cfg.train.pretrain_steps
+
+    @contextmanager
+    def shipped_weights(self) -> Iterator[None]:
+        """The weights to evaluate and export: the EMA where there is one."""
+        if self.ema is None:
+            yield
+        else:
+            with self.ema.applied(self.model):
+                yield
 
     @torch.no_grad()
     def evaluate(self) -> dict:
@@ -195,7 +309,7 @@ class Trainer:
         from tqdm import tqdm
 
         cfg, st = self.cfg.train, self.state
-        bar = tqdm(total=cfg.max_steps, initial=st.step, disable=not self.progress_bar, unit="step")
+        bar = tqdm(total=cfg.max_steps, initial=st.step, disable=not (self.progress_bar and self.lead), unit="step")
         started, window = time.time(), []
         while st.step < cfg.max_steps and st.evals_without_gain < cfg.patience:
             pending = []
@@ -211,11 +325,15 @@ class Trainer:
                 if st.step % LOG_EVERY == 0:
                     loss = float(np.mean(window))
                     bar.set_postfix(loss=f"{loss:.3f}")
-                    self.write({"step": st.step, "epoch": st.epoch, "loss": loss, "lr": lr_at(st.step, self.cfg),
+                    kind = "pretrain_loss" if st.step <= cfg.pretrain_steps else "loss"  # reconstruction / tokens
+                    self.write({"step": st.step, "epoch": st.epoch, kind: loss, "lr": lr_at(st.step, self.cfg),
                                 "elapsed_s": round(time.time() - started, 1)})
                     window = []
-                if st.step % cfg.eval_every == 0 or st.step == cfg.max_steps:
-                    self.after_eval(self.evaluate())
+                if (st.step % cfg.eval_every == 0 or st.step == cfg.max_steps) and st.step > cfg.pretrain_steps:
+                    if self.lead:
+                        with self.shipped_weights():
+                            self.after_eval(self.evaluate())
+                    self.share_progress()
                 if st.step % cfg.save_every == 0:
                     self.save_last()
                 if st.step >= cfg.max_steps or st.evals_without_gain >= cfg.patience:
@@ -225,6 +343,13 @@ class Trainer:
         self.save_last()
         bar.close()
         return st
+
+    def share_progress(self) -> None:
+        """Every process learns process 0's early-stopping state, so all stop at the same step."""
+        if self.world > 1:
+            shared = [self.state.best_bleu, self.state.evals_without_gain]
+            dist.broadcast_object_list(shared, src=0)
+            self.state.best_bleu, self.state.evals_without_gain = shared
 
     def after_eval(self, metrics: dict) -> None:
         st = self.state
@@ -242,6 +367,10 @@ def train(cfg: Config, resume: bool = False, progress_bar: bool = True) -> Path:
     """Train from `cfg` (or resume its `out_dir`); returns the directory of the best model."""
     trainer = Trainer(cfg, resume=resume, progress_bar=progress_bar)
     trainer.run()
-    if not (trainer.out / "best").exists():  # no evaluation ran yet: export what there is
-        save_weights(trainer.model, trainer.cfg, trainer.vocab, trainer.out / "best")
+    if trainer.lead and not (trainer.out / "best").exists():  # no evaluation ran yet: export what there is
+        with trainer.shipped_weights():
+            save_weights(trainer.model, trainer.cfg, trainer.vocab, trainer.out / "best")
+    if dist.is_initialized():
+        dist.barrier()  # the others leave once process 0 has written everything
+        dist.destroy_process_group()
     return trainer.out / "best"

@@ -1,0 +1,80 @@
+"""Does the data loader keep up with the model? Batches/s of the loader vs steps/s of training.
+
+Reads augmented training batches as `img2latex train` does (size buckets, `num_workers`
+processes) and times training steps of the config's model on the same batches. Where the
+loader's batches/s is below the steps/s, the accelerator waits on the CPU: add workers.
+
+    python bench/loader_throughput.py --config configs/base.yaml --workers 0,1,2 --batches 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import torch
+from torch.utils.data import DataLoader
+
+from img2latex.config import load_config
+from img2latex.data import BucketBatchSampler, FormulaDataset, collate
+from img2latex.models import Img2Latex
+from img2latex.tokenizer import Vocab
+from img2latex.train import build_optimizer, resolve_device, sequence_loss
+
+
+def loader_rate(dataset: FormulaDataset, batches: list[list[int]], workers: int) -> float:
+    loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=workers)
+    iterator = iter(loader)
+    next(iterator)  # worker start-up is paid once a training run, not per batch
+    started = time.perf_counter()
+    count = sum(1 for _ in iterator)
+    return count / (time.perf_counter() - started)
+
+
+def step_rate(cfg, vocab: Vocab, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    device = resolve_device(cfg.train.device)
+    cfg.model.vocab_size = len(vocab)
+    model = Img2Latex(cfg.model).to(device).train()
+    optimizer = build_optimizer(model, cfg)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16 and device.type == "cuda")
+    started = None
+    for k, (images, tokens) in enumerate(batches):
+        if k == 2:  # after warm-up (allocator, kernels)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            started = time.perf_counter()
+        images, tokens = images.to(device), tokens.to(device)
+        with autocast:
+            loss = sequence_loss(model(images, tokens[:, :-1]), tokens)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return (len(batches) - 2) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default="configs/base.yaml")
+    ap.add_argument("--workers", default="0,1,2", help="comma-separated loader process counts to time")
+    ap.add_argument("--batches", type=int, default=60)
+    ap.add_argument("--items", type=int, default=5000, help="items read from each training directory")
+    args = ap.parse_args()
+    cfg = load_config(args.config)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    vocab = Vocab.load("src/img2latex/weights/vocab.json")
+    dataset = FormulaDataset(cfg.data.train, vocab, cfg.data, augment=True, limit=args.items)
+    sampler = BucketBatchSampler(dataset.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels)
+    batches = sampler.batches()[: args.batches + 1]
+    print(f"{len(dataset)} items, batch size {cfg.data.batch_size}, {len(batches) - 1} batches timed")
+    for workers in (int(w) for w in args.workers.split(",")):
+        print(f"loader, {workers} worker processes: {loader_rate(dataset, batches, workers):.1f} batches/s")
+    sample = list(itertools.islice(DataLoader(dataset, batch_sampler=batches, collate_fn=collate), len(batches)))
+    print(f"training steps on {resolve_device(cfg.train.device)}: {step_rate(cfg, vocab, sample):.1f} steps/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The training loop on a synthetic dataset: schedule, EMA, resume and fine-tuning."""
+
+import pytest
+import torch
+from test_data import make_dataset
+
+from img2latex.config import Config, DataConfig, TrainConfig
+from img2latex.train import EMA, Trainer, lr_at, train
+from img2latex.weights import load_weights
+
+
+@pytest.fixture
+def cfg(tmp_path, tiny_model_config):
+    make_dataset(tmp_path / "data")
+    return Config(
+        model=tiny_model_config,
+        data=DataConfig(train=[str(tmp_path / "data")], val=str(tmp_path / "data"), val_subset=4, max_label_tokens=20,
+                        batch_size=4, num_workers=0),
+        train=TrainConfig(out_dir=str(tmp_path / "run"), device="cpu", max_steps=4, eval_every=2, save_every=2,
+                          warmup_steps=2, threads=1, ema_decay=0.9),
+    )
+
+
+def test_schedule_warms_up_then_decays_to_a_tenth(cfg):
+    cfg.train.max_steps = 100
+    assert lr_at(0, cfg) == pytest.approx(cfg.train.lr / 2)
+    assert lr_at(2, cfg) == pytest.approx(cfg.train.lr)
+    assert lr_at(100, cfg) == pytest.approx(cfg.train.lr / 10)
+
+
+def test_ema_follows_the_weights_and_applied_restores_them():
+    model = torch.nn.Linear(2, 2)
+    ema = EMA(model, decay=0.5)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    ema.update(model)  # decay ramps: min(0.5, 2/11)
+    expected = start + (1 - 2 / 11)
+    assert torch.allclose(ema.shadow["weight"], expected)
+    with ema.applied(model):
+        assert torch.allclose(model.weight, expected)
+    assert torch.allclose(model.weight, start + 1.0)
+
+
+def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_path):
+    best = train(cfg, progress_bar=False)
+    trainer = Trainer(cfg, resume=True, progress_bar=False)
+    saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["ema"]
+    assert trainer.ema.updates == 4 and torch.equal(trainer.ema.shadow["encoder.stem.0.weight"],
+                                                    saved["shadow"]["encoder.stem.0.weight"])
+
+    cfg.train.out_dir, cfg.train.init_from = str(tmp_path / "fine"), str(best)
+    cfg.model.d_model = 64  # ignored: fine-tuning keeps the architecture of the weights
+    tuned = Trainer(cfg, progress_bar=False)
+    start, _, vocab = load_weights(best)
+    assert tuned.vocab.itos == vocab.itos and tuned.cfg.model.d_model == 32
+    for key, value in start.state_dict().items():
+        assert torch.equal(tuned.model.state_dict()[key], value)
+    assert tuned.state.step == 0
+
+
+def _write_config(cfg, path):
+    from img2latex.config import save_config
+
+    save_config(cfg, path)
+    return path
+
+
+def test_two_process_gloo_training_matches_one_process(cfg, tmp_path):
+    """torchrun with 2 CPU processes, 2 images each, takes the same step as 1 process with 4."""
+    import subprocess
+    import sys
+
+    from img2latex.data import read_labels
+
+    data = tmp_path / "data"  # four same-size images with labels of equal length: equal shares
+    lines = [line for line in (data / "labels.tsv").read_text().splitlines() if "\t" in line][:4]
+    for k, line in enumerate(lines):
+        (data / "images" / line.split("\t")[0]).write_bytes((data / "images" / "0.png").read_bytes())
+        lines[k] = f"{line.split(chr(9))[0]}\tx ^ {{ {k} }}"
+    (data / "labels.tsv").write_text("\n".join(lines) + "\n")
+    assert len(read_labels(data)) == 4
+    cfg.train.max_steps, cfg.train.eval_every, cfg.train.save_every, cfg.train.ema_decay = 1, 100, 1, 0.0
+    cfg.train.warmup_steps = 1
+
+    cfg.data.batch_size, cfg.train.out_dir = 4, str(tmp_path / "single")
+    train(cfg, progress_bar=False)
+    cfg.data.batch_size, cfg.train.out_dir = 2, str(tmp_path / "ddp")
+    config = _write_config(cfg, tmp_path / "ddp.yaml")
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+               "-m", "img2latex", "train", "--config", str(config)]
+    subprocess.run(command, check=True, timeout=300, capture_output=True)
+
+    single = torch.load(tmp_path / "single" / "last.pt", weights_only=True)
+    ddp = torch.load(tmp_path / "ddp" / "last.pt", weights_only=True)
+    assert ddp["progress"]["step"] == single["progress"]["step"] == 1
+    for key, value in single["model"].items():  # BatchNorm's running variance is process 0's own
+        tolerance = dict(rtol=1e-3) if "running_var" in key else dict(atol=1e-5)  # (n / (n - 1) differs)
+        assert torch.allclose(ddp["model"][key].float(), value.float(), **tolerance), key
+    cfg.train.out_dir = str(tmp_path / "fresh")  # the step moved the weights away from the shared start
+    start = Trainer(cfg, progress_bar=False).model.state_dict()["encoder.stem.0.weight"]
+    assert not torch.allclose(single["model"]["encoder.stem.0.weight"], start, atol=1e-5)
+
+
+def test_encoder_pretraining_learns_to_reconstruct_then_hands_over(cfg, tmp_path):
+    import json
+
+    from img2latex.models.pretrain import Pretrainer
+
+    images = torch.zeros(2, 1, 20, 45)
+    images[:, :, 5:15, 10:30] = 1.0
+    torch.manual_seed(0)
+    pretrainer = Pretrainer(Trainer(cfg, progress_bar=False).model.encoder, cfg.model)
+    optimizer = torch.optim.Adam(pretrainer.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(30):
+        loss = pretrainer(images)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]  # it does learn to redraw the ink
+    cfg.train.pretrain_steps, cfg.train.max_steps, cfg.train.eval_every, cfg.train.lr = 6, 8, 2, 3e-3
+    cfg.train.warmup_steps = 1
+    trainer = Trainer(cfg, progress_bar=False)
+    logits = trainer.pretrainer.head(trainer.model.encoder(images), 20, 45)
+    assert logits.shape == (2, 1, 24, 48)  # the encoder's 8x grid, covering the image
+    trainer.run()
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "val_bleu" in r] == [8]  # no evaluation while pre-training
+    assert "pretrain_head" in torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    Trainer(cfg, resume=True, progress_bar=False)  # the head and its optimizer state come back
