@@ -21,6 +21,7 @@ from img2latex.data import BucketBatchSampler, FormulaDataset, collate
 from img2latex.models import Img2Latex
 from img2latex.tokenizer import Vocab
 from img2latex.train import build_optimizer, resolve_device, sequence_loss
+from img2latex.weights import PACKAGED
 
 
 def loader_rate(dataset: FormulaDataset, batches: list[list[int]], workers: int) -> float:
@@ -65,7 +66,7 @@ def main() -> None:
     cfg = load_config(args.config)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
-    vocab = Vocab.load("src/img2latex/weights/vocab.json")
+    vocab = Vocab.load(PACKAGED / "vocab.json")  # only its size matters here
     dataset = FormulaDataset(cfg.data.train, vocab, cfg.data, augment=True, limit=args.items)
     sampler = BucketBatchSampler(dataset.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels)
     batches = sampler.batches()[: args.batches + 1]

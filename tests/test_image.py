@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from img2latex.image import (MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, crop_to_ink, glyph_height, load_gray,
-                             normalize_scale, prepare, rescale)
+                             normalize_scale, prepare, prepare_views, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -98,4 +98,6 @@ def test_normalize_scale_resizes_zoomed_images_only():
     zoomed = rescale(native, 3.0)
     back = normalize_scale(zoomed)
     assert glyph_height(back) == pytest.approx(REFERENCE_GLYPH_HEIGHT, rel=0.3)
-    assert prepare(zoomed, autoscale=True).shape[0] < prepare(zoomed).shape[0]
+    as_is, resized = prepare_views(zoomed, autoscale=True)
+    assert resized.shape[0] < as_is.shape[0] and np.array_equal(as_is, prepare(zoomed))
+    assert len(prepare_views(native, autoscale=True)) == 1

@@ -4,7 +4,7 @@ import pytest
 import torch
 from test_data import make_dataset
 
-from img2latex.config import Config, DataConfig, TrainConfig
+from img2latex.config import Config, DataConfig, TrainConfig, save_config
 from img2latex.train import EMA, Trainer, lr_at, train
 from img2latex.weights import load_weights
 
@@ -59,13 +59,6 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
     assert tuned.state.step == 0
 
 
-def _write_config(cfg, path):
-    from img2latex.config import save_config
-
-    save_config(cfg, path)
-    return path
-
-
 def test_two_process_gloo_training_matches_one_process(cfg, tmp_path):
     """torchrun with 2 CPU processes, 2 images each, takes the same step as 1 process with 4."""
     import subprocess
@@ -86,7 +79,8 @@ def test_two_process_gloo_training_matches_one_process(cfg, tmp_path):
     cfg.data.batch_size, cfg.train.out_dir = 4, str(tmp_path / "single")
     train(cfg, progress_bar=False)
     cfg.data.batch_size, cfg.train.out_dir = 2, str(tmp_path / "ddp")
-    config = _write_config(cfg, tmp_path / "ddp.yaml")
+    config = tmp_path / "ddp.yaml"
+    save_config(cfg, config)
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
                "-m", "img2latex", "train", "--config", str(config)]
     subprocess.run(command, check=True, timeout=300, capture_output=True)

@@ -17,7 +17,7 @@ import torch
 
 from .data import pad_images
 from .decoding import Hypothesis, beam_search, greedy
-from .image import ImageInput, load_gray, prepare
+from .image import ImageInput, load_gray, prepare_views
 from .weights import PACKAGED, load_weights
 
 
@@ -51,12 +51,9 @@ class LatexOCR:
     def load(self, image: ImageInput) -> list[torch.Tensor]:
         """The (1, H, W) model inputs for an image: as it is and, where autoscale resizes it,
         also resized; the reading with the better score wins. ValueError if unusable."""
-        data, gray = self.config.data, load_gray(image)
-        views = [prepare(gray, max_height=data.max_height, max_width=data.max_width)]
-        if self.autoscale:
-            resized = prepare(gray, max_height=data.max_height, max_width=data.max_width, autoscale=True)
-            if resized.shape != views[0].shape:
-                views.append(resized)
+        data = self.config.data
+        views = prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
+                              autoscale=self.autoscale)
         return [torch.from_numpy(view)[None] for view in views]
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise") -> list[Prediction]:

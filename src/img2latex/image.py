@@ -131,22 +131,34 @@ def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT,
 
 
 def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
-            crop: bool = True, autoscale: bool = False) -> np.ndarray:
-    """Crop to the ink, optionally bring the glyphs to the training size, shrink what exceeds
-    the model's size limits, scale to [0, 1] ink.
+            crop: bool = True) -> np.ndarray:
+    """Crop to the ink, shrink what exceeds the model's size limits, scale to [0, 1] ink.
 
     Raises ValueError for a blank image (there is no formula to read) unless `crop` is off.
     """
-    cropped = crop_to_ink(gray, 0) if crop else gray
-    if cropped is None:
+    if not crop:
+        return _fit(gray, max_height, max_width)
+    return prepare_views(gray, padding, max_height, max_width)[0]
+
+
+def prepare_views(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
+                  autoscale: bool = False) -> list[np.ndarray]:
+    """The model input as `prepare` makes it and, with `autoscale` where the glyphs are far
+    from the training size, a second one resized to it; the ink is cropped once for both."""
+    ink = crop_to_ink(gray, 0)
+    if ink is None:
         raise ValueError("the image is blank: no formula found")
-    if autoscale:
-        cropped = normalize_scale(cropped)
-    if crop:
-        cropped = np.pad(cropped, padding, constant_values=255)
-    h, w = cropped.shape
+    crops = [ink]
+    if autoscale and (resized := normalize_scale(ink)) is not ink:
+        crops.append(resized)
+    return [_fit(np.pad(c, padding, constant_values=255), max_height, max_width) for c in crops]
+
+
+def _fit(image: np.ndarray, max_height: int, max_width: int) -> np.ndarray:
+    """Shrink what exceeds the size limits; ink as high values in [0, 1]."""
+    h, w = image.shape
     scale = min(1.0, max_height / h, max_width / w)
     if scale < 1.0:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        cropped = np.asarray(Image.fromarray(cropped).resize(size, Image.Resampling.LANCZOS))
-    return (255.0 - cropped.astype(np.float32)) / 255.0
+        image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+    return (255.0 - image.astype(np.float32)) / 255.0
