@@ -49,12 +49,13 @@ def test_beam_of_one_is_greedy(tiny_model_config):
 
 def test_batched_decoding_matches_one_by_one(overfit_model):
     model, images = overfit_model
-    batch = torch.cat([images, torch.rand_like(images)])
+    batch = torch.cat([torch.rand_like(images), images, torch.rand_like(images)])  # the middle one ends first
     together = greedy(model, batch)
-    alone = [greedy(model, batch[i : i + 1])[0] for i in range(2)]
+    alone = [greedy(model, batch[i : i + 1])[0] for i in range(3)]
     assert [h.ids for h in together] == [h.ids for h in alone]
+    assert [h.score for h in together] == pytest.approx([h.score for h in alone], abs=1e-5)
     beams = beam_search(model, batch, beam=3)
-    assert [h.ids for h in beams[0]] == [h.ids for h in beam_search(model, images, beam=3)[0]]
+    assert [h.ids for h in beams[1]] == [h.ids for h in beam_search(model, images, beam=3)[0]]
 
 
 def test_max_length_is_respected(tiny_model_config):

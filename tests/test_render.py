@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -54,3 +56,25 @@ def test_styles_are_mixed_per_formula_and_stable(tmp_path):
     assert sorted(name for name, _ in read_labels(tmp_path)) == [f"{i}.png" for i in range(5)]
     with pytest.raises(ValueError, match="unknown font"):
         render_dataset(formulas, tmp_path, fonts=["comic"], progress=False)
+
+
+@needs_latex
+def test_a_formula_that_hangs_pdflatex_is_skipped_and_the_others_render(monkeypatch):
+    """TeX stuck on one formula: the run times out, that formula is blamed, the rest render."""
+    from img2latex import render
+
+    real_run = render.subprocess.run
+
+    def run(cmd, **kwargs):
+        source = (Path(kwargs["cwd"]) / "f.tex").read_text() if "pdflatex" in cmd else ""
+        if r"\stuck" in source:
+            lines = [line for line in source.splitlines() if render._MARK in line]
+            stuck = next(k for k, line in enumerate(lines) if r"\stuck" in line)
+            progress = "".join(f"{render._MARK}{k}\n" for k in range(stuck + 1)).encode()
+            raise render.subprocess.TimeoutExpired(cmd, render.TIMEOUT_S, output=progress)
+        return real_run(cmd, **kwargs)
+
+    monkeypatch.setattr(render.subprocess, "run", run)
+    results = render_chunk([(0, "a + b"), (1, r"\stuck x"), (2, "c ^ { 2 }")])
+    assert results[0].image is not None and results[2].image is not None
+    assert results[1].image is None and "timed out" in results[1].error

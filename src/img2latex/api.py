@@ -6,6 +6,9 @@ ocr = LatexOCR()                      # the weights shipped in the package, on t
 ocr("f.png")                          # a path, bytes, a PIL image or a numpy array
 ocr.predict_batch(["a.png", "b.png"], beam=5)
 ```
+
+The model runs on `onnxruntime` where the weights directory holds the exported graphs (the
+shipped one does; `img2latex export --onnx DIR` makes them) and on PyTorch otherwise.
 """
 
 from __future__ import annotations
@@ -15,10 +18,15 @@ from pathlib import Path
 
 import torch
 
-from .data import pad_images
-from .decoding import Hypothesis, beam_search, greedy
+from .config import load_config
+from .data import BucketBatchSampler, pad_images
+from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .image import ImageInput, load_gray, prepare_views
+from .tokenizer import Vocab
 from .weights import PACKAGED, load_weights
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+BATCH_PIXELS = 150_000  # padded pixels a batch may hold: caps the encoder's activations (peak memory)
 
 
 @dataclass
@@ -32,12 +40,29 @@ class Prediction:
 
 
 class LatexOCR:
-    def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 16,
-                 threads: int | None = None, autoscale: bool = True):
-        """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots)."""
+    def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
+                 threads: int | None = None, autoscale: bool = True, backend: str = "auto"):
+        """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
+
+        `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
+        the CPU where the graphs and onnxruntime are there, PyTorch otherwise.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         if threads:
             torch.set_num_threads(threads)
-        self.model, self.config, self.vocab = load_weights(weights or PACKAGED, device)
+        directory = Path(weights or PACKAGED)
+        if backend == "auto":
+            backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
+        self.backend = backend
+        self.model: StepModel
+        if backend == "torch":
+            self.model, self.config, self.vocab = load_weights(directory, device)
+        else:
+            from .onnx_model import OnnxModel
+
+            self.model = OnnxModel(directory, int8=backend == "onnx-int8", threads=threads or 0)
+            self.config, self.vocab = load_config(directory / "config.yaml"), Vocab.load(directory / "vocab.json")
         self.device, self.beam, self.batch_size = torch.device(device), beam, batch_size
         self.autoscale = autoscale
 
@@ -71,11 +96,14 @@ class LatexOCR:
                 if errors == "raise":
                     raise
                 results[k].error = str(e)
-        inputs.sort(key=lambda item: item[1].shape[1:])
-        for start in range(0, len(inputs), self.batch_size):
-            chunk = inputs[start : start + self.batch_size]
-            batch = pad_images([view for _, view in chunk]).to(self.device)
-            for (k, _), hyps in zip(chunk, self.decode(batch, beam or self.beam)):
+        # Beam search decodes `beam` rows per image: fewer images a batch keeps the rows (and memory) level.
+        beam = beam or self.beam
+        sizes = [tuple(view.shape[1:]) for _, view in inputs]
+        sampler = BucketBatchSampler(sizes, max(1, self.batch_size // beam), BATCH_PIXELS // beam, shuffle=False)
+        for rows in sampler.batches():
+            batch = pad_images([inputs[r][1] for r in rows]).to(self.device)
+            for r, hyps in zip(rows, self.decode(batch, beam)):
+                k = inputs[r][0]
                 if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
                     continue  # the other view of this image read better
                 best, *rest = [(self.vocab.decode(h.ids), h.score) for h in hyps]
@@ -86,3 +114,12 @@ class LatexOCR:
         if beam <= 1:
             return [[h] for h in greedy(self.model, batch)]
         return beam_search(self.model, batch, beam=beam)
+
+
+def _has_onnx(directory: Path) -> bool:
+    """Exported graphs in `directory` and onnxruntime installed."""
+    from importlib.util import find_spec
+
+    from .export import GRAPHS
+
+    return all((directory / f"{g}.onnx").is_file() for g in GRAPHS) and find_spec("onnxruntime") is not None

@@ -1,4 +1,4 @@
-"""Command line: `img2latex predict|evaluate|train|render|plot`."""
+"""Command line: `img2latex predict|evaluate|train|render|plot|export|serve`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .api import LatexOCR
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
@@ -22,16 +26,27 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
-def _autoscale_flag(p: argparse.ArgumentParser) -> None:
+def _model_flags(p: argparse.ArgumentParser) -> None:
+    """The options of `LatexOCR` that predict, evaluate and serve share."""
+    from .api import BACKENDS
+
+    p.add_argument("--weights", help="weights directory (default: the shipped model)")
+    p.add_argument("--backend", choices=BACKENDS, default="auto",
+                   help="auto: onnxruntime where the weights have exported graphs, else PyTorch")
     p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
                    help="read images at their size, without resizing zoomed ones to the training scale")
+    p.add_argument("--threads", type=int, help="CPU threads (default: one per physical core)")
+
+
+def _ocr(args: argparse.Namespace) -> LatexOCR:
+    from .api import LatexOCR
+
+    return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from .api import LatexOCR
-
     images = _expand(args.images)
-    ocr = LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale)
+    ocr = _ocr(args)
     failed = 0
     for start in range(0, len(images), 256):  # print as we go on large folders
         chunk = images[start : start + 256]
@@ -48,10 +63,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .api import LatexOCR
     from .evaluate import evaluate, to_markdown, write_report
 
-    result = evaluate(LatexOCR(args.weights, autoscale=args.autoscale), args.data, beam=args.beam, limit=args.limit,
+    result = evaluate(_ocr(args), args.data, beam=args.beam, limit=args.limit,
                       save_predictions=args.save_predictions, scale=args.scale)
     print(to_markdown(result))
     json_path, md_path = write_report(result, args.out)
@@ -96,6 +110,22 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx
+    from .weights import PACKAGED
+
+    for path in export_onnx(args.weights or PACKAGED, args.onnx, quantize=args.int8):
+        print(f"written: {path}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    serve(_ocr(args), host=args.host, port=args.port)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     from .render import DEFAULT_DPI, FONTS, HALVINGS
 
@@ -106,19 +136,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+")
     p.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
     p.add_argument("--format", choices=["text", "jsonl"], default="text")
-    p.add_argument("--weights", help="weights directory (default: the shipped model)")
-    _autoscale_flag(p)
+    _model_flags(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="score a model on a labels.tsv + images/ dataset")
     p.add_argument("--data", required=True)
-    p.add_argument("--weights")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--limit", type=int, help="first N images only")
     p.add_argument("--out", default="results/eval", help="report path prefix (.json and .md)")
     p.add_argument("--save-predictions", help="JSONL file of every prediction")
     p.add_argument("--scale", type=float, default=1.0, help="resize every image by this factor first")
-    _autoscale_flag(p)
+    _model_flags(p)
     p.set_defaults(run=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a model from a YAML config")
@@ -145,6 +173,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="docs/curve.png")
     p.add_argument("--title", default="")
     p.set_defaults(run=cmd_plot)
+
+    p = sub.add_parser("export", help="export a model to ONNX graphs for onnxruntime (the fast CPU backend)")
+    p.add_argument("--onnx", required=True, help="output directory (it becomes a complete weights directory)")
+    p.add_argument("--weights", help="weights directory (default: the shipped model)")
+    p.add_argument("--int8", action="store_true", help="also write dynamically quantized int8 graphs")
+    p.set_defaults(run=cmd_export)
+
+    p = sub.add_parser("serve", help="the local web app and HTTP API (FastAPI under uvicorn)")
+    p.add_argument("--host", default="127.0.0.1", help="127.0.0.1: this machine only")
+    p.add_argument("--port", type=int, default=8000)
+    _model_flags(p)
+    p.set_defaults(run=cmd_serve, beam=1)  # the beam width is chosen per request
     return ap
 
 
@@ -152,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ImportError) as e:
         print(f"img2latex: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

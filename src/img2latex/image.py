@@ -24,6 +24,10 @@ SCALE_BAND = (0.7, 1.43)  # estimated scale ratios inside this band are left alo
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
 
 
+class ImageTooLarge(ValueError):
+    """Over `MAX_PIXELS`, or a decompression bomb (the web API answers 413)."""
+
+
 def crop_to_ink(gray: np.ndarray, padding: int, threshold: int = INK_THRESHOLD) -> np.ndarray | None:
     """Crop a white-background grayscale image to its ink plus `padding`; None if blank."""
     rows = np.flatnonzero((gray < threshold).any(axis=1))
@@ -51,11 +55,13 @@ def _open(source: str | Path | bytes) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(stream)
             if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"{name}: the image is too large ({image.width}x{image.height} pixels)")
+                raise ImageTooLarge(f"{name}: the image is too large ({image.width}x{image.height} pixels, "
+                                    f"at most {MAX_PIXELS // 1_000_000} million)")
             image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        kind = "too large" if "pixels" in str(e) else "not an image (or an unsupported format)"
-        raise ValueError(f"{name}: {kind}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"{name}: too large (a decompression bomb)") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{name}: not an image (or an unsupported format)") from None
     except OSError as e:
         raise ValueError(f"{name}: the image is damaged ({e})") from None
     return image

@@ -78,6 +78,11 @@ def _tex_source(formulas: list[str], font: str) -> str:
     return preamble(font) + body + "\\end{document}\n"
 
 
+def _first_line(font: str) -> int:
+    """The source line of the first formula (one line each follows)."""
+    return preamble(font).count("\n") + 1
+
+
 def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
     """Formula index -> error message, from the `! message ... l.123` pairs of the log."""
     errors: dict[int, str] = {}
@@ -101,7 +106,7 @@ def _run_pdflatex(formulas: list[str], workdir: Path, font: str) -> tuple[bool, 
         )
     except subprocess.TimeoutExpired as e:  # blame the formula TeX was working on
         marks = re.findall(_MARK + r"(\d+)", (e.output or b"").decode("latin-1"))
-        return False, f"! pdflatex timed out\nl.{first_line + int(marks[-1]) if marks else 0}\n"
+        return False, f"! pdflatex timed out\nl.{_first_line(font) + int(marks[-1]) if marks else 0}\n"
     log_path = workdir / "f.log"
     log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
     return (workdir / "f.pdf").exists() and "\n! " not in "\n" + log, log
@@ -148,7 +153,7 @@ def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[R
 
 
 def _render_into(pending: list[tuple[int, str]], workdir: Path, style: Style, results: dict[int, Rendered]) -> None:
-    first_line = preamble(style.font).count("\n") + 1
+    first_line = _first_line(style.font)
     while pending:
         compiled, log = _run_pdflatex([f for _, f in pending], workdir, style.font)
         if compiled:

@@ -35,10 +35,22 @@ class Attention(nn.Module):
 
     def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False) -> torch.Tensor:
         q = self.split(self.q(x))
-        p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=causal)
+        if torch.onnx.is_in_onnx_export():
+            y = _exported_attention(q, k, v, causal)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=causal)
         b, _, t, _ = y.shape
         return self.out(y.transpose(1, 2).reshape(b, t, self.d))
+
+
+def _exported_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Attention as plain products for ONNX. The exporter's own decomposition scales the keys
+    after transposing them, which costs two passes over every cached key at every step;
+    scaling the query instead lets onnxruntime fold the transpose into its matrix product."""
+    if causal:
+        raise ValueError("exported graphs attend one new token at a time: no causal mask")
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    return scores.softmax(-1) @ v
 
 
 class FeedForward(nn.Sequential):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..config import ModelConfig
-from .decoder import Decoder
+from .decoder import Cache, Decoder
 from .encoder import Encoder
 
 
@@ -21,6 +21,14 @@ class Img2Latex(nn.Module):
     def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits: predicts tokens[:, 1:] from tokens[:, :-1]."""
         return self.decoder(tokens, self.encoder(images))
+
+    def start(self, images: torch.Tensor) -> Cache:
+        """Encode the images once; the cache holds each decoder layer's view of them."""
+        return self.decoder.start(self.encoder(images))
+
+    def step(self, cache: Cache, tokens: torch.Tensor) -> torch.Tensor:
+        """Logits (B, V) of the token after `tokens` (B, 1); the cache grows by one."""
+        return self.decoder(tokens, cache=cache)[:, -1]
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,108 @@
+"""Export a trained model to ONNX for `onnxruntime` (`img2latex export --onnx DIR`).
+
+Two graphs, so that decoding costs one token's work a step, as in PyTorch:
+- `encoder.onnx`: images (B, 1, H, W) -> every decoder layer's cross-attention keys and
+  values (`cross_k{i}`, `cross_v{i}`, each (B, heads, S, D/heads)), computed once per image;
+- `decoder.onnx`: one token per row (B, 1), the cross keys/values and the self-attention
+  cache so far (`past_k{i}`, `past_v{i}`, (B, heads, T, D/heads), T may be 0) -> the next
+  token's logits (B, V) and the cache with this token appended (`present_k{i}`, `present_v{i}`).
+
+`config.yaml` and `vocab.json` are copied beside them, so the directory is a complete model
+for `LatexOCR(weights=DIR, backend="onnx")`. With `quantize`, `*.int8.onnx` files hold
+dynamically quantized (int8 weights) copies of both graphs.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from importlib.util import find_spec
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .models import Img2Latex
+from .models.decoder import Cache
+from .weights import load_weights
+
+OPSET = 17
+GRAPHS = ("encoder", "decoder")
+
+
+def kv_names(prefix: str, layers: int) -> list[str]:
+    """`prefix_k0, prefix_v0, prefix_k1, ...`: the order the graphs take and give caches in."""
+    return [f"{prefix}_{kind}{i}" for i in range(layers) for kind in "kv"]
+
+
+class EncoderGraph(nn.Module):
+    def __init__(self, model: Img2Latex):
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return tuple(t for kv in self.model.start(images).cross for t in kv)
+
+
+class DecoderStepGraph(nn.Module):
+    def __init__(self, model: Img2Latex):
+        super().__init__()
+        self.model = model
+
+    def forward(self, tokens: torch.Tensor, *caches: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        half = len(caches) // 2
+        cross, past = _pairs(caches[:half]), _pairs(caches[half:])
+        cache = Cache(cross, past, length=past[0][0].shape[2])
+        logits = self.model.step(cache, tokens)
+        return (logits, *(t for kv in cache.self_kv for t in kv))
+
+
+def _pairs(flat: tuple[torch.Tensor, ...]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    return [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+
+
+def export_onnx(weights: str | Path, out: str | Path, quantize: bool = False) -> list[Path]:
+    """Write `encoder.onnx`, `decoder.onnx` (and int8 copies) plus config and vocab to `out`."""
+    if find_spec("onnx") is None:
+        raise ImportError("ONNX export needs the onnx package: pip install -e \".[export]\"")
+    model, _, _ = load_weights(weights)
+    model.eval()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg, layers = model.cfg, model.cfg.decoder_layers
+    images = torch.rand(2, 1, 48, 160)
+    cross = EncoderGraph(model)(images)
+    head = cfg.d_model // cfg.heads
+    past = tuple(torch.rand(2, cfg.heads, 3, head) for _ in range(2 * layers))
+    tokens = torch.full((2, 1), 5, dtype=torch.long)
+    kv_axes = lambda names, length: {n: {0: "batch", 2: length} for n in names}  # noqa: E731
+    written = [out / "encoder.onnx", out / "decoder.onnx"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
+        torch.onnx.export(
+            EncoderGraph(model), (images,), str(written[0]), dynamo=False, opset_version=OPSET,
+            input_names=["images"], output_names=kv_names("cross", layers),
+            dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, **kv_axes(kv_names("cross", layers), "memory")},
+        )
+        torch.onnx.export(
+            DecoderStepGraph(model), (tokens, *cross, *past), str(written[1]), dynamo=False, opset_version=OPSET,
+            input_names=["tokens", *kv_names("cross", layers), *kv_names("past", layers)],
+            output_names=["logits", *kv_names("present", layers)],
+            dynamic_axes={"tokens": {0: "batch"}, "logits": {0: "batch"}, **kv_axes(kv_names("cross", layers), "memory"),
+                          **kv_axes(kv_names("past", layers), "past"), **kv_axes(kv_names("present", layers), "present")},
+        )
+    if quantize:
+        written += [_quantize(path) for path in written[:2]]
+    for name in ("config.yaml", "vocab.json"):
+        if not (out / name).exists() or not (out / name).samefile(Path(weights) / name):
+            shutil.copyfile(Path(weights) / name, out / name)
+    return written
+
+
+def _quantize(path: Path) -> Path:
+    """int8 weights for the matrix products, activations quantized on the fly."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = path.with_suffix(".int8.onnx")
+    quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+    return target

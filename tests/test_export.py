@@ -1,0 +1,85 @@
+"""ONNX export and the onnxruntime backend give the same readings as PyTorch."""
+
+import numpy as np
+import pytest
+import torch
+
+from img2latex import LatexOCR
+from img2latex.cli import main
+from img2latex.config import Config
+from img2latex.decoding import beam_search, greedy
+from img2latex.export import export_onnx
+from img2latex.models import Img2Latex
+from img2latex.onnx_model import OnnxModel
+from img2latex.tokenizer import Vocab
+from img2latex.weights import load_weights, save_weights
+
+pytest.importorskip("onnx", reason="ONNX export needs the `export` extra")
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    """A tiny random model saved as a weights directory, and its ONNX export beside it."""
+    from img2latex.config import ModelConfig
+
+    vocab = Vocab.build(["a + b = c", r"\frac { x } { y } ^ { 2 }"])
+    cfg = Config(model=ModelConfig(vocab_size=len(vocab), channels=[8, 8, 16, 16], blocks=[1, 1, 1, 1], d_model=32,
+                                   heads=2, decoder_layers=2, dropout=0.0, max_tokens=24))
+    torch.manual_seed(3)
+    directory = tmp_path_factory.mktemp("weights")
+    save_weights(Img2Latex(cfg.model), cfg, vocab, directory)
+    written = export_onnx(directory, directory, quantize=True)
+    assert sorted(p.name for p in written) == ["decoder.int8.onnx", "decoder.onnx", "encoder.int8.onnx", "encoder.onnx"]
+    return directory
+
+
+def noise() -> np.ndarray:
+    """A fixed grey-level image with ink everywhere."""
+    return (torch.rand(32, 96, generator=torch.Generator().manual_seed(0)) * 255).numpy()
+
+
+def test_onnx_decoding_matches_pytorch(weights):
+    model, _, _ = load_weights(weights)
+    onnx = OnnxModel(weights)
+    torch.manual_seed(0)
+    images = torch.rand(3, 1, 40, 96)  # another size than the export's example: the axes are dynamic
+    expected, got = greedy(model, images), greedy(onnx, images)
+    assert [h.ids for h in got] == [h.ids for h in expected]
+    assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=1e-4)
+    beams = beam_search(onnx, images[:2], beam=3)
+    assert [[h.ids for h in hs] for hs in beams] == [[h.ids for h in hs] for hs in beam_search(model, images[:2], beam=3)]
+
+
+def test_onnx_step_logits_match_pytorch(weights):
+    model, _, _ = load_weights(weights)
+    onnx = OnnxModel(weights)
+    images, tokens = torch.rand(2, 1, 32, 64), torch.tensor([[1], [5]])
+    torch_cache, onnx_cache = model.start(images), onnx.start(images)
+    with torch.inference_mode():
+        for _ in range(3):  # the first step has an empty self-attention cache, the later ones not
+            assert torch.allclose(onnx.step(onnx_cache, tokens), model.step(torch_cache, tokens), atol=1e-4)
+
+
+def test_int8_graphs_run(weights):
+    ocr = LatexOCR(weights, backend="onnx-int8", autoscale=False)
+    assert ocr.backend == "onnx-int8" and isinstance(ocr.predict(noise()).latex, str)
+
+
+def test_auto_backend_picks_onnx_only_where_the_graphs_are(weights, tmp_path):
+    assert LatexOCR(weights).backend == "onnx"
+    model, cfg, vocab = load_weights(weights)
+    save_weights(model, cfg, vocab, tmp_path / "plain")
+    assert LatexOCR(tmp_path / "plain").backend == "torch"
+    with pytest.raises(FileNotFoundError, match="img2latex export"):
+        LatexOCR(tmp_path / "plain", backend="onnx")
+    with pytest.raises(ValueError, match="backend"):
+        LatexOCR(weights, backend="tensorrt")
+
+
+def test_cli_export_writes_a_complete_weights_directory(weights, tmp_path, capsys):
+    out = tmp_path / "onnx"
+    assert main(["export", "--weights", str(weights), "--onnx", str(out)]) == 0
+    assert "encoder.onnx" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} == {"encoder.onnx", "decoder.onnx", "config.yaml", "vocab.json"}
+    image = noise()
+    assert LatexOCR(out).predict(image).latex == LatexOCR(weights, backend="torch").predict(image).latex
