@@ -18,14 +18,13 @@ from pathlib import Path
 
 import torch
 
-from .config import load_config
+from .config import BACKENDS, load_config
 from .data import BucketBatchSampler, pad_images
 from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .image import ImageInput, load_gray, prepare_views
 from .tokenizer import Vocab
 from .weights import PACKAGED, load_weights
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 BATCH_PIXELS = 150_000  # padded pixels a batch may hold: caps the encoder's activations (peak memory)
 
 

@@ -28,7 +28,7 @@ def _expand(paths: list[str]) -> list[str]:
 
 def _model_flags(p: argparse.ArgumentParser) -> None:
     """The options of `LatexOCR` that predict, evaluate and serve share."""
-    from .api import BACKENDS
+    from .config import BACKENDS
 
     p.add_argument("--weights", help="weights directory (default: the shipped model)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",

@@ -13,6 +13,8 @@ from typing import Any, get_type_hints
 
 import yaml
 
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")  # what runs a model for `LatexOCR` (api.py)
+
 
 @dataclass
 class ModelConfig:
