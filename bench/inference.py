@@ -2,7 +2,8 @@
 
 For each backend (PyTorch, onnxruntime, onnxruntime with int8 weights) and decoding mode
 (greedy, beam 5) on the first val images:
-- latency: `LatexOCR.predict` on one image at a time, model already loaded (median, p95);
+- latency: `LatexOCR.predict` on one image at a time, model already loaded (median, p95), in
+  a fresh process;
 - batch: `img2latex predict FOLDER --format jsonl` on a folder of `--n-batch` images, a
   fresh process timed from start to exit, so loading is included; its BLEU-4 is scored;
 - start-up: `img2latex predict one.png`, from process start to exit;
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -82,9 +84,15 @@ def run(module: str, args: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float
     return seconds, peak, text
 
 
+def api_latency(backend: str, weights: Path, beam: int, paths: list[Path]) -> tuple[float, float]:
+    return latency(LatexOCR(weights, backend=backend, beam=beam), paths)
+
+
 def measure(backend: str, weights: Path, beam: int, paths: list[Path], folder: Path, refs: list[str]) -> dict:
-    ocr = LatexOCR(weights, backend=backend, beam=beam)
-    median, p95 = latency(ocr, paths)
+    # A fresh process for each: what an earlier backend leaves behind (PyTorch's thread pool,
+    # memory) slowed the next one's latency by a third in this one.
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        median, p95 = pool.apply(api_latency, (backend, weights, beam, paths))
     flags = ["--weights", str(weights), "--backend", backend, "--beam", str(beam)]
     start_s, start_rss, _ = run("img2latex", ["predict", str(paths[0]), *flags])
     # Exit status 1: some files were unreadable (a few val images are blank pages); they count as read wrong.
@@ -138,7 +146,7 @@ def table(rows: list[tuple[str, str, dict]]) -> str:
     lines = ["| backend | decoding | latency median (s) | latency p95 (s) | batch (images/s) | start-up (s) | peak RSS (MB) | BLEU-4 |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for backend, mode, r in rows:
-        lines.append(f"| {backend} | {mode} | {r['median']:.3f} | {r['p95']:.3f} | {r['batch']:.1f} | {r['startup']:.2f} "
+        lines.append(f"| {backend} | {mode} | {r['median']:.3f} | {r['p95']:.3f} | {r['batch']:.3g} | {r['startup']:.2f} "
                      f"| {r['rss']:.0f} | {r['bleu']:.4f} |")
     return "\n".join(lines)
 

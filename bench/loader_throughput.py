@@ -3,8 +3,11 @@
 Reads augmented training batches as `img2latex train` does (size buckets, `num_workers`
 processes) and times training steps of the config's model on the same batches. Where the
 loader's batches/s is below the steps/s, the accelerator waits on the CPU: add workers.
+It also times opening the dataset (listing every item and its image size), which
+`img2latex pack` shortens.
 
     python bench/loader_throughput.py --config configs/base.yaml --workers 0,1,2 --batches 60
+    python bench/loader_throughput.py --data data/corpus-v2-packed --items 0 --workers 0,1
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from img2latex.config import load_config
-from img2latex.data import BucketBatchSampler, FormulaDataset, collate
+from img2latex.dataset import BucketBatchSampler, FormulaDataset, collate
 from img2latex.models import Img2Latex
 from img2latex.tokenizer import Vocab
 from img2latex.train import build_optimizer, resolve_device, sequence_loss
@@ -61,13 +64,16 @@ def main() -> None:
     ap.add_argument("--config", default="configs/base.yaml")
     ap.add_argument("--workers", default="0,1,2", help="comma-separated loader process counts to time")
     ap.add_argument("--batches", type=int, default=60)
-    ap.add_argument("--items", type=int, default=5000, help="items read from each training directory")
+    ap.add_argument("--items", type=int, default=5000, help="items read from each training directory (0: all)")
+    ap.add_argument("--data", nargs="+", help="dataset directories to read instead of the config's training ones")
     args = ap.parse_args()
     cfg = load_config(args.config)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     vocab = Vocab.load(PACKAGED / "vocab.json")  # only its size matters here
-    dataset = FormulaDataset(cfg.data.train, vocab, cfg.data, augment=True, limit=args.items)
+    started = time.perf_counter()
+    dataset = FormulaDataset(args.data or cfg.data.train, vocab, cfg.data, augment=True, limit=args.items or None)
+    print(f"opening the dataset: {time.perf_counter() - started:.1f} s")
     sampler = BucketBatchSampler(dataset.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels)
     batches = sampler.batches()[: args.batches + 1]
     print(f"{len(dataset)} items, batch size {cfg.data.batch_size}, {len(batches) - 1} batches timed")

@@ -5,7 +5,8 @@ import torch
 from PIL import Image
 
 from img2latex.config import AugmentConfig, DataConfig
-from img2latex.data import Augment, BucketBatchSampler, FormulaDataset, collate, read_labels
+from img2latex.data import read_labels
+from img2latex.dataset import Augment, BucketBatchSampler, FormulaDataset, collate
 from img2latex.tokenizer import Vocab
 
 

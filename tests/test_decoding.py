@@ -1,9 +1,11 @@
+import numpy as np
 import pytest
 import torch
 
-from img2latex.decoding import beam_search, greedy
+from img2latex.decoding import beam_search, greedy, log_softmax
 from img2latex.models import Img2Latex
 from img2latex.tokenizer import Vocab
+from img2latex.torch_model import TorchModel
 from img2latex.train import sequence_loss
 
 TARGET = [1, 7, 9, 11, 13, 2]  # <bos> ... <eos>
@@ -25,7 +27,7 @@ def overfit_model():
         loss.backward()
         opt.step()
         opt.zero_grad()
-    return model.eval(), images
+    return TorchModel(model.eval()), images.numpy()
 
 
 def test_greedy_and_beam_agree_on_an_unambiguous_image(overfit_model):
@@ -39,8 +41,8 @@ def test_greedy_and_beam_agree_on_an_unambiguous_image(overfit_model):
 
 def test_beam_of_one_is_greedy(tiny_model_config):
     torch.manual_seed(1)
-    model = Img2Latex(tiny_model_config).eval()
-    images = torch.rand(3, 1, 32, 64)
+    model = TorchModel(Img2Latex(tiny_model_config).eval())
+    images = torch.rand(3, 1, 32, 64).numpy()
     g = greedy(model, images, max_len=12)
     b = beam_search(model, images, beam=1, max_len=12)
     assert [h.ids for h in g] == [hs[0].ids for hs in b]
@@ -49,7 +51,8 @@ def test_beam_of_one_is_greedy(tiny_model_config):
 
 def test_batched_decoding_matches_one_by_one(overfit_model):
     model, images = overfit_model
-    batch = torch.cat([torch.rand_like(images), images, torch.rand_like(images)])  # the middle one ends first
+    noise = np.random.default_rng(0).random(images.shape, dtype=np.float32)
+    batch = np.concatenate([noise, images, noise[:, :, ::-1]])  # the middle one ends first
     together = greedy(model, batch)
     alone = [greedy(model, batch[i : i + 1])[0] for i in range(3)]
     assert [h.ids for h in together] == [h.ids for h in alone]
@@ -59,6 +62,11 @@ def test_batched_decoding_matches_one_by_one(overfit_model):
 
 
 def test_max_length_is_respected(tiny_model_config):
-    model = Img2Latex(tiny_model_config).eval()
-    for h in greedy(model, torch.rand(2, 1, 32, 64), max_len=5):
+    model = TorchModel(Img2Latex(tiny_model_config).eval())
+    for h in greedy(model, torch.rand(2, 1, 32, 64).numpy(), max_len=5):
         assert len(h.ids) <= 4 and Vocab.eos_id not in h.ids
+
+
+def test_log_softmax_matches_torch():
+    logits = torch.randn(4, 50, generator=torch.Generator().manual_seed(0)) * 10
+    assert np.allclose(log_softmax(logits.numpy()), logits.log_softmax(-1).numpy(), atol=1e-5)

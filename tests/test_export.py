@@ -1,5 +1,8 @@
 """ONNX export and the onnxruntime backend give the same readings as PyTorch."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +15,7 @@ from img2latex.export import export_onnx
 from img2latex.models import Img2Latex
 from img2latex.onnx_model import OnnxModel
 from img2latex.tokenizer import Vocab
+from img2latex.torch_model import TorchModel
 from img2latex.weights import load_weights, save_weights
 
 pytest.importorskip("onnx", reason="ONNX export needs the `export` extra")
@@ -39,10 +43,10 @@ def noise() -> np.ndarray:
 
 
 def test_onnx_decoding_matches_pytorch(weights):
-    model, _, _ = load_weights(weights)
+    model = TorchModel(load_weights(weights)[0])
     onnx = OnnxModel(weights)
     torch.manual_seed(0)
-    images = torch.rand(3, 1, 40, 96)  # another size than the export's example: the axes are dynamic
+    images = torch.rand(3, 1, 40, 96).numpy()  # another size than the export's example: the axes are dynamic
     expected, got = greedy(model, images), greedy(onnx, images)
     assert [h.ids for h in got] == [h.ids for h in expected]
     assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=1e-4)
@@ -51,13 +55,12 @@ def test_onnx_decoding_matches_pytorch(weights):
 
 
 def test_onnx_step_logits_match_pytorch(weights):
-    model, _, _ = load_weights(weights)
+    model = TorchModel(load_weights(weights)[0])
     onnx = OnnxModel(weights)
-    images, tokens = torch.rand(2, 1, 32, 64), torch.tensor([[1], [5]])
+    images, tokens = torch.rand(2, 1, 32, 64).numpy(), np.array([[1], [5]])
     torch_cache, onnx_cache = model.start(images), onnx.start(images)
-    with torch.inference_mode():
-        for _ in range(3):  # the first step has an empty self-attention cache, the later ones not
-            assert torch.allclose(onnx.step(onnx_cache, tokens), model.step(torch_cache, tokens), atol=1e-4)
+    for _ in range(3):  # the first step has an empty self-attention cache, the later ones not
+        assert np.allclose(onnx.step(onnx_cache, tokens), model.step(torch_cache, tokens), atol=1e-4)
 
 
 def test_int8_graphs_run(weights):
@@ -83,3 +86,12 @@ def test_cli_export_writes_a_complete_weights_directory(weights, tmp_path, capsy
     assert {p.name for p in out.iterdir()} == {"encoder.onnx", "decoder.onnx", "config.yaml", "vocab.json"}
     image = noise()
     assert LatexOCR(out).predict(image).latex == LatexOCR(weights, backend="torch").predict(image).latex
+
+
+def test_onnx_backend_reads_without_importing_torch(weights):
+    """Importing torch is most of a cold start on a CPU; the ONNX path must not need it."""
+    code = (f"import sys, numpy as np; from img2latex import LatexOCR; "
+            f"LatexOCR({str(weights)!r}, backend='onnx').predict(np.full((32, 96), 255, np.uint8) - np.eye(32, 96, dtype=np.uint8) * 200); "
+            f"assert 'torch' not in sys.modules, 'torch was imported'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from img2latex.models import Img2Latex
@@ -34,6 +35,19 @@ def test_cache_reorder_follows_rows(tiny_model_config):
     with torch.no_grad():
         cache = model.decoder.start(model.encoder(torch.rand(3, 1, 32, 64)))
         model.decoder(torch.randint(0, 40, (3, 2)), cache=cache)
-        picked = cache.reorder(torch.tensor([2, 2, 0]))
+        picked = cache.reorder(torch.tensor([2, 2, 0]), torch.tensor([2, 2, 0]))
     assert torch.equal(picked.self_kv[0][0][0], cache.self_kv[0][0][2])
     assert torch.equal(picked.cross[1][1][2], cache.cross[1][1][0])
+    within_images = cache.reorder(np.array([0, 0, 2]))  # the same images: their keys/values stay
+    assert within_images.cross is cache.cross and torch.equal(within_images.self_kv[1][1][1], cache.self_kv[1][1][0])
+
+
+def test_beams_share_their_image_keys_and_values(tiny_model_config):
+    """Rows i*3 .. i*3+2 reading image i's one copy of the keys/values read as with a copy each."""
+    model = Img2Latex(tiny_model_config).eval()
+    tokens = torch.randint(0, 40, (6, 3))
+    with torch.no_grad():
+        shared = model.decoder.start(model.encoder(torch.rand(2, 1, 32, 64)))
+        copied = shared.reorder(np.arange(6), images=np.array([0, 0, 0, 1, 1, 1]))
+        assert shared.cross[0][0].shape[0] == 2 and copied.cross[0][0].shape[0] == 6
+        assert torch.allclose(model.decoder(tokens, cache=shared), model.decoder(tokens, cache=copied), atol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 from conftest import needs_latex
 from img2latex.data import read_labels
 from img2latex.image import load_gray
-from img2latex.render import FONTS, PADDING, Style, _style_of, render_chunk, render_dataset
+from img2latex.render import FONTS, PADDING, Style, style_of, render_chunk, render_dataset
 
 pytestmark = needs_latex
 
@@ -47,10 +47,10 @@ def test_every_font_renders_and_min_pooling_keeps_strokes_bold():
 
 
 def test_styles_are_mixed_per_formula_and_stable(tmp_path):
-    styles = [_style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
+    styles = [style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
     counts = {(s.dpi, s.font): styles.count(s) for s in set(styles)}
     assert len(counts) == 6 and min(counts.values()) > 60  # every combination, roughly evenly
-    assert styles == [_style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
+    assert styles == [style_of(i, [70, 85], ["cm", "times", "euler"], "min") for i in range(600)]
     formulas = [r"x^2", r"\frac12", r"e^{i\pi}", r"y_1", r"\alpha"]
     assert render_dataset(formulas, tmp_path, fonts=["cm", "palatino"], dpis=[80, 90], progress=False, workers=1) == (5, 0)
     assert sorted(name for name, _ in read_labels(tmp_path)) == [f"{i}.png" for i in range(5)]

@@ -35,7 +35,7 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                    help="auto: onnxruntime where the weights have exported graphs, else PyTorch")
     p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
                    help="read images at their size, without resizing zoomed ones to the training scale")
-    p.add_argument("--threads", type=int, help="CPU threads (default: one per physical core)")
+    p.add_argument("--threads", type=int, help="CPU threads (default: one per core; onnxruntime runs the decoder step on one)")
 
 
 def _ocr(args: argparse.Namespace) -> LatexOCR:
@@ -110,9 +110,19 @@ def cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pack(args: argparse.Namespace) -> int:
+    from .pack import pack
+
+    if not (Path(args.data) / "labels.tsv").is_file():
+        raise SystemExit(f"img2latex: {args.data} has no labels.tsv")
+    images, shards = pack(args.data, args.out, shard_mb=args.shard_mb)
+    print(f"packed {images} images into {shards} shards in {args.out}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
+    from .config import PACKAGED
     from .export import export_onnx
-    from .weights import PACKAGED
 
     for path in export_onnx(args.weights or PACKAGED, args.onnx, quantize=args.int8):
         print(f"written: {path}")
@@ -167,6 +177,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
     p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("pack", help="pack a labels.tsv + images/ dataset into a few shard files for training")
+    p.add_argument("--data", required=True, help="the dataset directory")
+    p.add_argument("--out", required=True, help="the packed directory (train on it as on the original)")
+    p.add_argument("--shard-mb", dest="shard_mb", type=float, default=60.0, help="largest shard size in MiB")
+    p.set_defaults(run=cmd_pack)
 
     p = sub.add_parser("plot", help="draw a training run's loss and val BLEU curve as a PNG")
     p.add_argument("metrics", help="the run's metrics.jsonl")

@@ -14,6 +14,7 @@ from typing import Any, get_type_hints
 import yaml
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")  # what runs a model for `LatexOCR` (api.py)
+PACKAGED = Path(__file__).parent / "weights"  # the shipped model (weights.py writes this format)
 
 
 @dataclass

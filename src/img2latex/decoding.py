@@ -1,7 +1,9 @@
 """Greedy and beam search over a batch of images, one cached decoder step at a time.
 
 Both return, per image, token ids without specials and the mean log-probability of the
-emitted tokens (`<eos>` included) as a confidence score.
+emitted tokens (`<eos>` included) as a confidence score. They work on numpy arrays, so the
+same code drives the PyTorch model (`torch_model`) and the ONNX graphs (`onnx_model`), and
+the ONNX path never imports torch.
 """
 
 from __future__ import annotations
@@ -9,24 +11,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import torch
+import numpy as np
 
 from .config import ModelConfig
 from .tokenizer import Vocab
 
 
-class StepModel(Protocol):
-    """What decoding needs of a model: the PyTorch `Img2Latex` or the ONNX `OnnxModel`.
+class Cache(Protocol):
+    def reorder(self, rows: np.ndarray, images: np.ndarray | None = None) -> "Cache":
+        """The cache of the decoding rows in `rows` and of the images in `images` (None: all).
+        Rows i*k .. i*k+k-1 read image i, for k = rows / images."""
+        ...
 
-    `start` returns a cache with `reorder(rows)`; `step` returns float logits (B, V) and
-    advances the cache by the given token.
+
+class StepModel(Protocol):
+    """What decoding needs of a model: `torch_model.TorchModel` or `onnx_model.OnnxModel`.
+
+    `start` takes images (B, 1, H, W) float32; `step` takes tokens (B, 1) int64, returns
+    float32 logits (B, V) and advances the cache by those tokens.
     """
 
     cfg: ModelConfig
 
-    def start(self, images: torch.Tensor) -> Any: ...
+    def start(self, images: np.ndarray) -> Cache: ...
 
-    def step(self, cache: Any, tokens: torch.Tensor) -> torch.Tensor: ...
+    def step(self, cache: Any, tokens: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -35,30 +44,35 @@ class Hypothesis:
     score: float  # mean token log-probability
 
 
-@torch.inference_mode()
-def greedy(model: StepModel, images: torch.Tensor, max_len: int | None = None) -> list[Hypothesis]:
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Log-probabilities over the last axis, in float32."""
+    shifted = logits.astype(np.float32, copy=False) - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None) -> list[Hypothesis]:
     """Most likely token at each step. A row leaves the batch (and the cache) as soon as it
     emits `<eos>`, so long formulas do not make the short ones in their batch pay."""
     max_len = min(max_len or model.cfg.max_tokens, model.cfg.max_tokens) - 1
-    b, device = images.shape[0], images.device
+    b = images.shape[0]
     cache = model.start(images)
-    token = torch.full((b, 1), Vocab.bos_id, dtype=torch.long, device=device)
-    out = torch.full((b, max_len), Vocab.pad_id, dtype=torch.long, device=device)
-    logp_sum = torch.zeros(b, device=device)
-    length = torch.zeros(b, device=device)
-    live = torch.arange(b, device=device)  # the batch row of each row still decoding
+    token = np.full((b, 1), Vocab.bos_id, dtype=np.int64)
+    out = np.full((b, max_len), Vocab.pad_id, dtype=np.int64)
+    logp_sum, length = np.zeros(b), np.zeros(b)
+    live = np.arange(b)  # the batch row of each row still decoding
     for step in range(max_len):
-        best, token = model.step(cache, token).float().log_softmax(-1).max(-1, keepdim=True)
+        logp = log_softmax(model.step(cache, token))
+        token = logp.argmax(-1, keepdims=True)
         out[live, step] = token[:, 0]
-        logp_sum[live] += best[:, 0]
+        logp_sum[live] += np.take_along_axis(logp, token, -1)[:, 0]
         length[live] += 1
         going = token[:, 0] != Vocab.eos_id
-        if not bool(going.all()):
-            if not bool(going.any()):
+        if not going.all():
+            if not going.any():
                 break
-            keep = going.nonzero()[:, 0]
-            cache, live, token = cache.reorder(keep), live[keep], token[keep]
-    return [Hypothesis(_strip(row), (s / max(n, 1.0)).item()) for row, s, n in zip(out.tolist(), logp_sum, length.tolist())]
+            keep = going.nonzero()[0]
+            cache, live, token = cache.reorder(keep, keep), live[keep], token[keep]
+    return [Hypothesis(_strip(row), float(s / max(n, 1.0))) for row, s, n in zip(out.tolist(), logp_sum, length)]
 
 
 def _strip(ids: list[int]) -> list[int]:
@@ -68,8 +82,7 @@ def _strip(ids: list[int]) -> list[int]:
     return [i for i in ids if i > Vocab.unk_id]
 
 
-@torch.inference_mode()
-def beam_search(model: StepModel, images: torch.Tensor, beam: int = 5, max_len: int | None = None) -> list[list[Hypothesis]]:
+def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: int | None = None) -> list[list[Hypothesis]]:
     """`beam` best hypotheses per image, best first, ranked by mean token log-probability.
 
     All images' beams run as one batch of B*beam rows. A hypothesis that emits `<eos>` joins
@@ -78,52 +91,57 @@ def beam_search(model: StepModel, images: torch.Tensor, beam: int = 5, max_len: 
     then leave the batch and the cache.
     """
     max_len = min(max_len or model.cfg.max_tokens, model.cfg.max_tokens) - 1
-    b, k, device = images.shape[0], beam, images.device
-    cache = model.start(images).reorder(torch.arange(b, device=device).repeat_interleave(k))
-    token = torch.full((b * k, 1), Vocab.bos_id, dtype=torch.long, device=device)
-    seqs = torch.zeros(b * k, 0, dtype=torch.long, device=device)
-    scores = torch.full((b, k), float("-inf"), device=device)
+    b, k = images.shape[0], beam
+    cache = model.start(images).reorder(np.arange(b).repeat(k))  # k rows an image, one image cache
+    token = np.full((b * k, 1), Vocab.bos_id, dtype=np.int64)
+    seqs: list[list[int]] = [[] for _ in range(b * k)]
+    scores = np.full((b, k), -np.inf, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: keep one alive
     finished: list[list[Hypothesis]] = [[] for _ in range(b)]
     live = list(range(b))  # the image of each group of k rows still decoding
     for step in range(max_len):
-        logp = model.step(cache, token).float().log_softmax(-1)  # (L*K, V)
+        logp = log_softmax(model.step(cache, token))  # (L*K, V)
         vocab = logp.shape[-1]
-        total = (scores.view(-1, 1) + logp).view(len(live), k * vocab)
-        top, flat = total.topk(2 * k, dim=1)  # twice k: up to k may end here
-        top_l, origin_l, tok_l = top.tolist(), (flat // vocab).tolist(), (flat % vocab).tolist()
-        new_scores = torch.full((len(live), k), float("-inf"), device=device)
-        pick = torch.zeros(len(live), k, dtype=torch.long, device=device)
-        pick_tok = torch.full((len(live), k), Vocab.pad_id, dtype=torch.long, device=device)
+        total = (scores.reshape(-1, 1) + logp).reshape(len(live), k * vocab)
+        flat = _top(total, 2 * k)  # twice k: up to k may end here
+        top_l, origin_l, tok_l = np.take_along_axis(total, flat, 1).tolist(), (flat // vocab).tolist(), (flat % vocab).tolist()
+        beams: list[tuple[float, int, int]] = []  # (score, row it extends, token) of the beams that go on
         going = []  # positions in `live` of the images that go on
         for i, image in enumerate(live):
-            slot = 0
-            for j in range(2 * k):
-                s, row, tok = top_l[i][j], i * k + origin_l[i][j], tok_l[i][j]
-                if s == float("-inf") or slot == k:
+            extend = []
+            for s, origin, tok in zip(top_l[i], origin_l[i], tok_l[i]):
+                if s == float("-inf") or len(extend) == k:
                     break
                 if tok == Vocab.eos_id:
-                    _keep_best(finished[image], Hypothesis(_strip(seqs[row].tolist()), s / (step + 1)), k)
-                    continue
-                new_scores[i, slot], pick[i, slot], pick_tok[i, slot] = s, row, tok
-                slot += 1
-            best_alive = new_scores[i].max().item() / (step + 1)
-            if len(finished[image]) < k or best_alive > min(h.score for h in finished[image]):
+                    _keep_best(finished[image], Hypothesis(_strip(seqs[i * k + origin]), s / (step + 1)), k)
+                else:
+                    extend.append((s, i * k + origin, tok))
+            extend += [(float("-inf"), i * k, Vocab.pad_id)] * (k - len(extend))
+            if len(finished[image]) < k or extend[0][0] / (step + 1) > min(h.score for h in finished[image]):
                 going.append(i)
-        keep = torch.tensor(going, dtype=torch.long, device=device)
+                beams += extend
+        left = np.array(going) if len(going) < len(live) else None  # the images that go on (None: all)
         live = [live[i] for i in going]
         if not live:
             break
-        rows = pick[keep].view(-1)
-        cache = cache.reorder(rows)
-        seqs = torch.cat([seqs.index_select(0, rows), pick_tok[keep].view(-1, 1)], dim=1)
-        token, scores = pick_tok[keep].view(-1, 1), new_scores[keep]
+        new_scores, rows, tokens = zip(*beams)
+        cache = cache.reorder(np.array(rows), left)
+        seqs = [seqs[row] + [tok] for row, tok in zip(rows, tokens)]
+        token = np.array(tokens, dtype=np.int64).reshape(-1, 1)
+        scores = np.array(new_scores, dtype=np.float32).reshape(-1, k)
     for i, image in enumerate(live):  # cut off at max_len: the live beams compete as they are
         for j in range(k):
-            if scores[i, j] > float("-inf"):
-                length = max(seqs.shape[1], 1)
-                _keep_best(finished[image], Hypothesis(_strip(seqs[i * k + j].tolist()), scores[i, j].item() / length), k)
+            if scores[i, j] > -np.inf:
+                length = max(len(seqs[i * k + j]), 1)
+                _keep_best(finished[image], Hypothesis(_strip(seqs[i * k + j]), float(scores[i, j]) / length), k)
     return [sorted(f, key=lambda h: h.score, reverse=True) for f in finished]
+
+
+def _top(values: np.ndarray, n: int) -> np.ndarray:
+    """Column indices of each row's `n` largest values, largest first."""
+    part = np.argpartition(-values, n - 1, axis=1)[:, :n]
+    order = np.argsort(-np.take_along_axis(values, part, 1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, 1)
 
 
 def _keep_best(hyps: list[Hypothesis], new: Hypothesis, k: int) -> None:

@@ -3,9 +3,10 @@
 Two graphs, so that decoding costs one token's work a step, as in PyTorch:
 - `encoder.onnx`: images (B, 1, H, W) -> every decoder layer's cross-attention keys and
   values (`cross_k{i}`, `cross_v{i}`, each (B, heads, S, D/heads)), computed once per image;
-- `decoder.onnx`: one token per row (B, 1), the cross keys/values and the self-attention
-  cache so far (`past_k{i}`, `past_v{i}`, (B, heads, T, D/heads), T may be 0) -> the next
-  token's logits (B, V) and the cache with this token appended (`present_k{i}`, `present_v{i}`).
+- `decoder.onnx`: one token per row (R, 1), the cross keys/values and the self-attention
+  cache so far (`past_k{i}`, `past_v{i}`, (R, heads, T, D/heads), T may be 0) -> the next
+  token's logits (R, V) and the cache with this token appended (`present_k{i}`, `present_v{i}`).
+  R may be a multiple of B: rows i*R/B .. (i+1)*R/B-1 (an image's beams) read image i.
 
 `config.yaml` and `vocab.json` are copied beside them, so the directory is a complete model
 for `LatexOCR(weights=DIR, backend="onnx")`. With `quantize`, `*.int8.onnx` files hold
@@ -24,15 +25,10 @@ from torch import nn
 
 from .models import Img2Latex
 from .models.decoder import Cache
+from .onnx_model import GRAPHS, kv_names
 from .weights import load_weights
 
 OPSET = 17
-GRAPHS = ("encoder", "decoder")
-
-
-def kv_names(prefix: str, layers: int) -> list[str]:
-    """`prefix_k0, prefix_v0, prefix_k1, ...`: the order the graphs take and give caches in."""
-    return [f"{prefix}_{kind}{i}" for i in range(layers) for kind in "kv"]
 
 
 class EncoderGraph(nn.Module):
@@ -73,23 +69,23 @@ def export_onnx(weights: str | Path, out: str | Path, quantize: bool = False) ->
     images = torch.rand(2, 1, 48, 160)
     cross = EncoderGraph(model)(images)
     head = cfg.d_model // cfg.heads
-    past = tuple(torch.rand(2, cfg.heads, 3, head) for _ in range(2 * layers))
-    tokens = torch.full((2, 1), 5, dtype=torch.long)
-    kv_axes = lambda names, length: {n: {0: "batch", 2: length} for n in names}  # noqa: E731
-    written = [out / "encoder.onnx", out / "decoder.onnx"]
+    past = tuple(torch.rand(4, cfg.heads, 3, head) for _ in range(2 * layers))  # two rows (beams) an image
+    tokens = torch.full((4, 1), 5, dtype=torch.long)
+    kv_axes = lambda names, rows, length: {n: {0: rows, 2: length} for n in names}  # noqa: E731
+    written = [out / f"{name}.onnx" for name in GRAPHS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
             EncoderGraph(model), (images,), str(written[0]), dynamo=False, opset_version=OPSET,
             input_names=["images"], output_names=kv_names("cross", layers),
-            dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, **kv_axes(kv_names("cross", layers), "memory")},
+            dynamic_axes={"images": {0: "images", 2: "height", 3: "width"}, **kv_axes(kv_names("cross", layers), "images", "memory")},
         )
         torch.onnx.export(
             DecoderStepGraph(model), (tokens, *cross, *past), str(written[1]), dynamo=False, opset_version=OPSET,
             input_names=["tokens", *kv_names("cross", layers), *kv_names("past", layers)],
             output_names=["logits", *kv_names("present", layers)],
-            dynamic_axes={"tokens": {0: "batch"}, "logits": {0: "batch"}, **kv_axes(kv_names("cross", layers), "memory"),
-                          **kv_axes(kv_names("past", layers), "past"), **kv_axes(kv_names("present", layers), "present")},
+            dynamic_axes={"tokens": {0: "rows"}, "logits": {0: "rows"}, **kv_axes(kv_names("cross", layers), "images", "memory"),
+                          **kv_axes(kv_names("past", layers), "rows", "past"), **kv_axes(kv_names("present", layers), "rows", "present")},
         )
     if quantize:
         written += [_quantize(path) for path in written[:2]]

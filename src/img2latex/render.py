@@ -212,7 +212,7 @@ def render_dataset(
 
     Labels are the normalized formulas; formulas already rendered or already failed (listed
     in `out/failed.tsv`) are skipped. Formula N gets the font and resolution picked for it by
-    `_style_of` (the same on every run). Returns (rendered now, failed now).
+    `style_of` (the same on every run). Returns (rendered now, failed now).
     """
     dpis, fonts = dpis or [DEFAULT_DPI], fonts or ["cm"]
     for font in fonts:
@@ -234,7 +234,7 @@ def render_dataset(
                 bad_f.write(f"{i}.png\tcannot normalize\t{raw}\n")
                 n_bad += 1
             else:
-                todo.setdefault(_style_of(i, dpis, fonts, halving), []).append((i, norm))
+                todo.setdefault(style_of(i, dpis, fonts, halving), []).append((i, norm))
         jobs = [(items[k : k + chunk], style) for style, items in todo.items() for k in range(0, len(items), chunk)]
         bar = _progress(sum(len(items) for items, _ in jobs), progress)
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -254,7 +254,7 @@ def render_dataset(
     return n_ok, n_bad
 
 
-def _style_of(index: int, dpis: list[int], fonts: list[str], halving: str) -> Style:
+def style_of(index: int, dpis: list[int], fonts: list[str], halving: str) -> Style:
     """A fixed pseudo-random (font, resolution) for formula `index`, independent of the others."""
     mix = (index * 2654435761) & 0xFFFFFFFF  # Knuth's multiplicative hash spreads neighbours apart
     return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving)

@@ -35,12 +35,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .config import Config, from_dict, save_config, to_dict
-from .data import BucketBatchSampler, FormulaDataset, collate, read_labels
+from .data import read_labels
+from .dataset import BucketBatchSampler, FormulaDataset, collate
 from .decoding import greedy
 from .metrics import score
 from .models import Img2Latex
 from .models.pretrain import Pretrainer
 from .tokenizer import Vocab
+from .torch_model import TorchModel
 from .weights import load_weights, save_weights
 
 LOG_EVERY = 20
@@ -296,11 +298,11 @@ class Trainer:
         sampler = BucketBatchSampler(self.val_set.sizes, self.cfg.data.batch_size, self.cfg.data.max_batch_pixels, shuffle=False)
         loader = DataLoader(self.val_set, batch_sampler=sampler.batches(), collate_fn=collate)
         losses, refs, hyps = [], [], []
-        for images, tokens in loader:
-            images, tokens = images.to(self.device), tokens.to(self.device)
+        for cpu_images, tokens in loader:
+            images, tokens = cpu_images.to(self.device), tokens.to(self.device)
             with self.autocast():
                 losses.append(sequence_loss(self.model(images, tokens[:, :-1]), tokens).item())
-                hyps += [self.vocab.decode(h.ids) for h in greedy(self.model, images)]
+                hyps += [self.vocab.decode(h.ids) for h in greedy(TorchModel(self.model), cpu_images.numpy())]
             refs += [self.vocab.decode(row) for row in tokens[:, 1:].tolist()]
         scores = score(refs, hyps)
         return {"val_loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in scores.as_dict().items()}}

@@ -15,11 +15,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import Config, load_config, save_config
+from .config import PACKAGED, Config, load_config, save_config
 from .models import Img2Latex
 from .tokenizer import Vocab
 
-PACKAGED = Path(__file__).parent / "weights"
 TIED = "decoder.head.weight"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -18,16 +19,27 @@ from .layers import Attention, FeedForward
 
 @dataclass
 class Cache:
-    """Per-layer keys/values: the image's (fixed) and the generated tokens' (growing)."""
+    """Per-layer keys/values: the images' (fixed) and the generated tokens' (growing).
+
+    The image keys/values have a row per image, the token ones a row per decoding row. With
+    beam search, rows i*k .. i*k+k-1 are image i's beams and share its image keys/values.
+    """
 
     cross: list[tuple[torch.Tensor, torch.Tensor]]
     self_kv: list[tuple[torch.Tensor, torch.Tensor] | None]
     length: int = 0
 
-    def reorder(self, index: torch.Tensor) -> "Cache":
-        """Keep the rows in `index` (beam search follows surviving hypotheses)."""
-        pick = lambda kv: (kv[0].index_select(0, index), kv[1].index_select(0, index))  # noqa: E731
-        return Cache([pick(kv) for kv in self.cross], [kv and pick(kv) for kv in self.self_kv], self.length)
+    def reorder(self, rows: np.ndarray | torch.Tensor, images: np.ndarray | torch.Tensor | None = None) -> "Cache":
+        """Keep the decoding rows in `rows` and the images in `images` (None: all of them, as
+        when beams only move within their image, which saves copying the largest part)."""
+        device = self.cross[0][0].device
+        pick = lambda kv, index: (kv[0].index_select(0, index), kv[1].index_select(0, index))  # noqa: E731
+        cross = self.cross
+        if images is not None:
+            index = torch.as_tensor(images, device=device)
+            cross = [pick(kv, index) for kv in self.cross]
+        index = torch.as_tensor(rows, device=device)
+        return Cache(cross, [kv and pick(kv, index) for kv in self.self_kv], self.length)
 
 
 class DecoderLayer(nn.Module):
@@ -49,7 +61,7 @@ class DecoderLayer(nn.Module):
         # With a cache the new tokens come last and may see every cached one: no mask needed
         # for a single new token; a fresh multi-token call needs the causal mask.
         x = x + self.self_attn.attend(h, k, v, causal=past is None and x.shape[1] > 1)
-        x = x + self.cross_attn.attend(self.norm2(x), *cross)
+        x = x + self.cross_attn.attend(self.norm2(x), *cross, shared=True)
         return x + self.ff(self.norm3(x)), (k, v)
 
 

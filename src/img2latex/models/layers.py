@@ -33,14 +33,26 @@ class Attention(nn.Module):
         k, v = self.kv(x).chunk(2, dim=-1)
         return self.split(k), self.split(v)
 
-    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False) -> torch.Tensor:
+    def attend(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+               shared: bool = False) -> torch.Tensor:
+        """`x` (R, T, D) attends to keys/values (B, heads, S, D/heads).
+
+        `shared`: B may divide R, each key/value row serving R/B consecutive rows of `x` (the
+        beams of one image). Their queries then go through one product with the image's keys,
+        which are read once instead of once per beam.
+        """
         q = self.split(self.q(x))
+        rows, heads, t, head = q.shape
+        shared = shared and (torch.onnx.is_in_onnx_export() or k.shape[0] != rows)
+        if shared:  # (B*G, h, T, d) -> (B, h, G*T, d)
+            q = q.view(k.shape[0], -1, heads, t, head).transpose(1, 2).reshape(k.shape[0], heads, -1, head)
         if torch.onnx.is_in_onnx_export():
             y = _exported_attention(q, k, v, causal)
         else:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=self.dropout if self.training else 0.0, is_causal=causal)
-        b, _, t, _ = y.shape
-        return self.out(y.transpose(1, 2).reshape(b, t, self.d))
+        if shared:
+            y = y.view(k.shape[0], heads, -1, t, head).transpose(1, 2).reshape(rows, heads, t, head)
+        return self.out(y.transpose(1, 2).reshape(rows, t, self.d))
 
 
 def _exported_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool) -> torch.Tensor:
