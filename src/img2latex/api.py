@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import BACKENDS, PACKAGED, load_config
+from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .image import ImageInput, load_gray, prepare_views
@@ -55,10 +55,10 @@ class LatexOCR:
         self.backend, self.beam, self.batch_size, self.autoscale = backend, beam, batch_size, autoscale
         self.model: StepModel
         if backend == "torch":
-            self.model = _torch_model(directory, device, threads)
+            self.model, self.config, self.vocab = _torch_model(directory, device, threads)
         else:
             self.model = OnnxModel(directory, int8=backend == "onnx-int8", threads=threads or 0)
-        self.config, self.vocab = load_config(directory / "config.yaml"), Vocab.load(directory / "vocab.json")
+            self.config, self.vocab = load_config(directory / "config.yaml"), Vocab.load(directory / "vocab.json")
 
     def __call__(self, image: ImageInput, beam: int | None = None) -> str:
         return self.predict(image, beam).latex
@@ -111,7 +111,7 @@ class LatexOCR:
         return beam_search(self.model, batch, beam=beam)
 
 
-def _torch_model(directory: Path, device: str, threads: int | None) -> StepModel:
+def _torch_model(directory: Path, device: str, threads: int | None) -> tuple[StepModel, Config, Vocab]:
     import torch
 
     from .torch_model import TorchModel
@@ -119,7 +119,8 @@ def _torch_model(directory: Path, device: str, threads: int | None) -> StepModel
 
     if threads:
         torch.set_num_threads(threads)
-    return TorchModel(load_weights(directory, device)[0])
+    model, config, vocab = load_weights(directory, device)
+    return TorchModel(model), config, vocab
 
 
 def _has_onnx(directory: Path) -> bool:
