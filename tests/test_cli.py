@@ -50,7 +50,7 @@ def test_evaluate_writes_reports(tmp_path, capsys):
     assert main(["evaluate", "--data", str(VAL), "--limit", "8", "--out", str(out), "--save-predictions", str(preds)]) == 0
     result = json.loads(out.with_suffix(".json").read_text())
     assert result["count"] == 8 and 0 <= result["bleu"] <= 1 and result["images_per_second"] > 0
-    assert "BLEU-4" in out.with_suffix(".md").read_text()
+    assert result["style"] == "im2latex" and "BLEU-4" in out.with_suffix(".md").read_text()
     assert len(preds.read_text().splitlines()) == 8
 
 
@@ -74,3 +74,17 @@ def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
     assert len(ocr.load(zoomed)) == 2 and len(LatexOCR(autoscale=False).load(zoomed)) == 1
     prediction = ocr.predict(zoomed)
     assert prediction.latex and prediction.score <= 0
+
+
+def test_style_flag_respells_the_output(capsys):
+    from img2latex.style import restyle
+
+    calligraphic = [2578, 5981, 5502, 2459, 1409, 3171, 3770, 6002]  # labels with a { \cal X }
+    images = [str(VAL / "images" / f"{k}.png") for k in [*range(20), *calligraphic]]
+    assert main(["predict", *images, "--format", "jsonl"]) == 0
+    im2latex = [json.loads(line)["latex"] for line in capsys.readouterr().out.splitlines()]
+    assert main(["predict", *images, "--format", "jsonl", "--style", "modern"]) == 0
+    modern = [json.loads(line)["latex"] for line in capsys.readouterr().out.splitlines()]
+    assert im2latex == [restyle(line, "im2latex") for line in modern]
+    assert any(r"\cal " in line for line in im2latex) and any(r"\mathcal " in line for line in modern)
+    assert not any(r"\mathcal" in line for line in im2latex) and not any(r"\cal " in line for line in modern)

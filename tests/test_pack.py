@@ -3,8 +3,9 @@ from test_data import make_dataset
 
 from img2latex.cli import main
 from img2latex.config import DataConfig
-from img2latex.dataset import FormulaDataset
+from img2latex.dataset import FormulaDataset, formulas
 from img2latex.pack import INDEX, is_packed, pack, read_index
+from img2latex.tokenizer import Vocab
 
 
 def test_packed_directory_reads_as_the_original(tmp_path):
@@ -40,3 +41,17 @@ def test_shards_fill_up_to_the_limit(tmp_path):
     pack(tmp_path / "plain", tmp_path / "packed", shard_mb=0.001)  # 1 KiB
     shards = sorted((tmp_path / "packed").glob("shard-*.bin"))
     assert 1 < len(shards) < 10 and all(shard.stat().st_size <= 1024 for shard in shards)
+
+
+def test_labels_are_respelled_in_plain_and_packed_directories(tmp_path):
+    make_dataset(tmp_path / "plain")
+    labels = tmp_path / "plain" / "labels.tsv"
+    labels.write_text(labels.read_text().replace("x ^", r"\mathcal { X } \to"))
+    pack(tmp_path / "plain", tmp_path / "packed")
+    for directory in (tmp_path / "plain", tmp_path / "packed"):
+        assert list(formulas(directory))[0] == r"\mathcal { X } \to { 0 }"
+        assert list(formulas(directory, "im2latex"))[0] == r"{ \cal X } \rightarrow { 0 }"
+    vocab = Vocab.build(formulas(tmp_path / "packed", "im2latex"))
+    assert r"\mathcal" not in vocab.stoi
+    item = FormulaDataset([tmp_path / "packed"], vocab, DataConfig(), style="im2latex")[0]
+    assert vocab.decode(item[1].tolist()) == r"{ \cal X } \rightarrow { 0 }"

@@ -13,8 +13,8 @@ from img2latex.weights import PACKAGED, load_weights
 
 pytestmark = needs_val
 FIRST = 40
-MIN_BLEU, MAX_EDIT_DISTANCE = 0.55, 0.36  # the shipped model: BLEU 0.673, edit distance 0.247 on these 40
-EXACT = {"21.png", "36.png", "112.png", "186.png", "204.png", "221.png"}  # read exactly by greedy decoding
+MIN_BLEU, MAX_EDIT_DISTANCE = 0.60, 0.32  # the shipped model: BLEU 0.697, edit distance 0.222 on these 40
+EXACT = {"4.png", "9.png", "21.png", "36.png", "186.png", "204.png", "221.png"}  # read exactly by greedy decoding
 MIN_EXACT = 5
 
 

@@ -59,6 +59,17 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
     assert tuned.state.step == 0
 
 
+def test_a_packed_directory_with_respelled_labels_gives_the_vocabulary(cfg, tmp_path):
+    from img2latex.pack import pack
+
+    labels = tmp_path / "data" / "labels.tsv"
+    labels.write_text(labels.read_text().replace("x ^", r"\mathbf { x } \to"))
+    pack(tmp_path / "data", tmp_path / "packed")
+    cfg.data.train, cfg.data.label_style = [str(tmp_path / "packed")], "im2latex"
+    trainer = Trainer(cfg, progress_bar=False)
+    assert {r"\bf", r"\rightarrow"} <= set(trainer.vocab.itos) and r"\mathbf" not in trainer.vocab.itos
+
+
 def test_two_process_gloo_training_matches_one_process(cfg, tmp_path):
     """torchrun with 2 CPU processes, 2 images each, takes the same step as 1 process with 4."""
     import subprocess

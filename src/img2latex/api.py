@@ -24,6 +24,7 @@ from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .image import ImageInput, load_gray, prepare_views
 from .onnx_model import GRAPHS, OnnxModel
+from .style import DEFAULT_STYLE, check_style, restyle
 from .tokenizer import Vocab
 
 BATCH_PIXELS = 150_000  # padded pixels a batch may hold: caps the encoder's activations (peak memory)
@@ -41,18 +42,21 @@ class Prediction:
 
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
-                 threads: int | None = None, autoscale: bool = True, backend: str = "auto"):
+                 threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
         the CPU where the graphs and onnxruntime are there, PyTorch otherwise.
+        `style`: how look-alike commands are spelled, "im2latex" (`{ \\cal A }`) or "modern"
+        (`\\mathcal { A }`); see style.py.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+        check_style(style)
         directory = Path(weights or PACKAGED)
         if backend == "auto":
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
-        self.backend, self.beam, self.batch_size, self.autoscale = backend, beam, batch_size, autoscale
+        self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style
         self.model: StepModel
         if backend == "torch":
             self.model, self.config, self.vocab = _torch_model(directory, device, threads)
@@ -101,7 +105,7 @@ class LatexOCR:
                 k = inputs[r][0]
                 if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
                     continue  # the other view of this image read better
-                best, *rest = [(self.vocab.decode(h.ids), h.score) for h in hyps]
+                best, *rest = [(restyle(self.vocab.decode(h.ids), self.style), h.score) for h in hyps]
                 results[k] = Prediction(best[0], best[1], rest)
         return results
 

@@ -29,6 +29,7 @@ def _expand(paths: list[str]) -> list[str]:
 def _model_flags(p: argparse.ArgumentParser) -> None:
     """The options of `LatexOCR` that predict, evaluate and serve share."""
     from .config import BACKENDS
+    from .style import DEFAULT_STYLE, STYLES
 
     p.add_argument("--weights", help="weights directory (default: the shipped model)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
@@ -36,12 +37,15 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
                    help="read images at their size, without resizing zoomed ones to the training scale")
     p.add_argument("--threads", type=int, help="CPU threads (default: one per core; onnxruntime runs the decoder step on one)")
+    p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
+                   help="spelling of look-alike commands: im2latex ({ \\cal A }, as im2latex-100k) or modern (\\mathcal { A })")
 
 
 def _ocr(args: argparse.Namespace) -> LatexOCR:
     from .api import LatexOCR
 
-    return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads)
+    return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
+                    style=args.style)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -54,6 +54,7 @@ class DataConfig:
     train_repeat: list[int] = field(default_factory=list)  # times each dir is seen an epoch (default 1)
     val: str = "../shared/data/im2latex100k/val"
     val_subset: int = 256  # images scored during training (the full set: `img2latex evaluate`)
+    label_style: str = ""  # spell training labels in this style (style.py: im2latex, modern); "": as written
     max_label_tokens: int = 150
     max_height: int = 256
     max_width: int = 1024

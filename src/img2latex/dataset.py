@@ -17,6 +17,7 @@ from .config import AugmentConfig, DataConfig
 from .data import pad_batch, read_labels, size_batches
 from .image import load_gray, prepare
 from .pack import PackedImage, is_packed, read_index
+from .style import restyle
 from .tokenizer import Vocab
 
 
@@ -75,11 +76,12 @@ class FormulaDataset(Dataset):
     plain (`labels.tsv` + `images/`) or packed into shards (`img2latex pack`)."""
 
     def __init__(self, directories: list[str | Path], vocab: Vocab, cfg: DataConfig, augment: bool = False,
-                 limit: int | None = None, repeat: list[int] | None = None, seed: int = 0):
+                 limit: int | None = None, repeat: list[int] | None = None, seed: int = 0, style: str = ""):
         """Labels longer than `max_label_tokens` and images over the size limits are left out;
         `limit` caps the items kept from each directory.
 
-        `repeat[k]` lists directory k's items that many times (oversampling a source).
+        `repeat[k]` lists directory k's items that many times (oversampling a source);
+        `style` respells the labels (style.py), "" keeps them as written.
         """
         self.vocab, self.cfg, self.seed, self.epoch = vocab, cfg, seed, 0
         self.augment = cfg.augment if augment and cfg.augment.enabled else None
@@ -90,7 +92,7 @@ class FormulaDataset(Dataset):
             for source, size, formula in _listing(Path(directory)):
                 if limit is not None and len(kept) == limit:
                     break
-                ids = vocab.encode(formula)
+                ids = vocab.encode(restyle(formula, style) if style else formula)
                 if len(ids) - 2 <= cfg.max_label_tokens and size[0] <= cfg.max_height and size[1] <= cfg.max_width:
                     kept.append(((source, ids), size))
             for _ in range(repeat[k] if repeat and k < len(repeat) else 1):
@@ -118,6 +120,13 @@ class FormulaDataset(Dataset):
             return prepare(gray, max_height=self.cfg.max_height, max_width=self.cfg.max_width, crop=crop)
         except ValueError:
             return None
+
+
+def formulas(directory: str | Path, style: str = "") -> Iterator[str]:
+    """The labels of a plain or a packed directory, respelled in `style` unless it is ""."""
+    directory = Path(directory)
+    for *_, formula in read_index(directory) if is_packed(directory) else read_labels(directory):
+        yield restyle(formula, style) if style else formula
 
 
 def _listing(directory: Path) -> Iterator[tuple[Path | PackedImage, tuple[int, int], str]]:

@@ -41,7 +41,8 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     seconds = time.perf_counter() - started
     references = [formula for _, formula in items]
     result = {
-        "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, **score(references, [p.latex for p in predictions]).as_dict(),
+        "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
+        **score(references, [p.latex for p in predictions]).as_dict(),
         "unreadable": sum(p.error is not None for p in predictions),
         "images_per_second": len(items) / seconds if seconds else 0.0,
     }
@@ -65,7 +66,8 @@ def to_markdown(result: dict) -> str:
     rows = [("BLEU-4", "bleu"), ("edit distance", "edit_distance"), ("exact match", "exact_match"),
             ("token accuracy", "token_accuracy"), ("images/s", "images_per_second")]
     scale = f", images scaled {result['scale']}x" if result.get("scale", 1.0) != 1.0 else ""
-    lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale})", "",
+    lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
+             f"{result['style']} style)", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
     return "\n".join(lines) + "\n"

@@ -35,12 +35,12 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .config import Config, from_dict, save_config, to_dict
-from .data import read_labels
-from .dataset import BucketBatchSampler, FormulaDataset, collate
+from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas
 from .decoding import greedy
 from .metrics import score
 from .models import Img2Latex
 from .models.pretrain import Pretrainer
+from .style import DEFAULT_STYLE, restyle
 from .tokenizer import Vocab
 from .torch_model import TorchModel
 from .weights import load_weights, save_weights
@@ -184,8 +184,7 @@ class Trainer:
             start, start_cfg, self.vocab = load_weights(cfg.train.init_from)
             cfg.model = start_cfg.model
         elif checkpoint is None:
-            formulas = (f for d in cfg.data.train for _, f in read_labels(d))
-            self.vocab = Vocab.build(formulas)
+            self.vocab = Vocab.build(f for d in cfg.data.train for f in formulas(d, cfg.data.label_style))
         cfg.model.vocab_size = len(self.vocab)
         if cfg.data.max_label_tokens > cfg.model.max_tokens - 2:
             raise ValueError("data.max_label_tokens must leave room for <bos> and <eos> in model.max_tokens")
@@ -194,7 +193,7 @@ class Trainer:
             self.vocab.save(self.out / "vocab.json")
 
         self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True,
-                                        repeat=cfg.data.train_repeat, seed=cfg.train.seed)
+                                        repeat=cfg.data.train_repeat, seed=cfg.train.seed, style=cfg.data.label_style)
         self.val_set = FormulaDataset([cfg.data.val], self.vocab, cfg.data, limit=cfg.data.val_subset)
         self.sampler = BucketBatchSampler(self.train_set.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels, cfg.train.seed)
         self.model = Img2Latex(cfg.model).to(self.device)
@@ -302,7 +301,8 @@ class Trainer:
             images, tokens = cpu_images.to(self.device), tokens.to(self.device)
             with self.autocast():
                 losses.append(sequence_loss(self.model(images, tokens[:, :-1]), tokens).item())
-                hyps += [self.vocab.decode(h.ids) for h in greedy(TorchModel(self.model), cpu_images.numpy())]
+                readings = greedy(TorchModel(self.model), cpu_images.numpy())
+                hyps += [restyle(self.vocab.decode(h.ids), DEFAULT_STYLE) for h in readings]  # as `LatexOCR` prints
             refs += [self.vocab.decode(row) for row in tokens[:, 1:].tolist()]
         scores = score(refs, hyps)
         return {"val_loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in scores.as_dict().items()}}
