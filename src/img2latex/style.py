@@ -8,8 +8,8 @@ them. Training labels and outputs are therefore mapped to one style:
   `{ \\bf v }`, `\\rightarrow`, `\\leq`, `\\ldots` (on the val labels: `\\cal` 1,498 tokens
   against `\\mathcal` 195, `\\bf` 732 against `\\mathbf` 152, `\\rightarrow` 264 against
   `\\to` 125), and im2markup's tables: every cell braced, every row ended by `\\\\`
-  (`\\begin{array} { c c } { a } & { b } \\\\ \\end{array}`, as all 372 val arrays and
-  matrices are). The benchmarks score against this.
+  (`\\begin{array} { c c } { a } & { b } \\\\ \\end{array}`, as all 471 tables of the val
+  labels, arrays, matrices and cases, are). The benchmarks score against this.
 - "modern": the LaTeX2e font commands, `\\mathcal { A }`, `\\mathbf { v }`, for pasting into
   new documents.
 """
