@@ -115,7 +115,10 @@ def canonical(latex: str) -> str:
 def junia_row(paths: list[Path], refs: list[str]) -> dict | None:
     """latex-ocr-junia's own model and decoding, loaded once (its `predict_image` reloads it per
     call), reading one image at a time (it has no batch mode): latency, images/s and BLEU-4 from
-    the same pass; start-up and peak RSS from its command line on one image."""
+    the same pass; start-up and peak RSS from its command line on one image. None where it is not
+    installed or asked for no images (`--n-other 0`)."""
+    if not paths:
+        return None
     try:
         import torch
         from latex_ocr_junia import predict as junia

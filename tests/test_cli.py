@@ -1,6 +1,7 @@
 """The CLI on real val images with the shipped weights, and on bad input."""
 
 import json
+import shutil
 
 import pytest
 
@@ -36,8 +37,6 @@ def test_predict_text_prints_latex_and_clear_errors(tmp_path, capsys):
 
 
 def test_predict_a_folder_in_batch(tmp_path, capsys):
-    import shutil
-
     for i in range(3):
         shutil.copy(VAL / "images" / f"{i}.png", tmp_path / f"{i}.png")
     assert main(["predict", str(tmp_path), "--beam", "2"]) == 0
@@ -52,6 +51,22 @@ def test_evaluate_writes_reports(tmp_path, capsys):
     assert result["count"] == 8 and 0 <= result["bleu"] <= 1 and result["images_per_second"] > 0
     assert result["style"] == "im2latex" and "BLEU-4" in out.with_suffix(".md").read_text()
     assert len(preds.read_text().splitlines()) == 8
+
+
+@pytest.mark.parametrize("flags, grammar", [([], True), (["--no-grammar"], False)])
+def test_evaluate_records_the_grammar_and_how_many_outputs_nest(tmp_path, flags, grammar):
+    # Matrices the shipped model, left to itself, has closed with the wrong environment.
+    names = ["13.png", "64.png", "151.png"]
+    labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())
+    (tmp_path / "images").mkdir()
+    for name in names:
+        shutil.copy(VAL / "images" / name, tmp_path / "images" / name)
+    (tmp_path / "labels.tsv").write_text("".join(f"{n}\t{labels[n]}\n" for n in names))
+    assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "eval"), *flags]) == 0
+    result = json.loads((tmp_path / "eval.json").read_text())
+    assert result["grammar"] is grammar and "nested outputs" in (tmp_path / "eval.md").read_text()
+    if grammar:
+        assert result["nested"] == 1.0
 
 
 def test_api_raises_value_error_on_bad_input(tmp_path):

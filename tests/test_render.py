@@ -6,7 +6,7 @@ import pytest
 from conftest import needs_latex
 from img2latex.data import read_labels
 from img2latex.image import load_gray
-from img2latex.render import FONTS, PADDING, Style, style_of, render_chunk, render_dataset
+from img2latex.render import FONTS, PADDING, Style, read_formulas, render_chunk, render_dataset, style_of
 
 pytestmark = needs_latex
 
@@ -78,3 +78,39 @@ def test_a_formula_that_hangs_pdflatex_is_skipped_and_the_others_render(monkeypa
     results = render_chunk([(0, "a + b"), (1, r"\stuck x"), (2, "c ^ { 2 }")])
     assert results[0].image is not None and results[2].image is not None
     assert results[1].image is None and "timed out" in results[1].error
+
+
+def test_italic_operatorname_looks_as_in_im2latex_100k(tmp_path):
+    # im2latex-100k shows `\operatorname* { l i m }` as an italic "*lim" with its limit at the side.
+    formulas = [(0, r"\operatorname* { l i m } _ { x } \operatorname { e x p } x"), (1, r"* l i m _ { x } e x p x")]
+    upright, plain = (r.image for r in render_chunk(formulas))
+    italic, same_plain = (r.image for r in render_chunk(formulas, Style(operatorname="italic")))
+    assert np.array_equal(italic, plain) and np.array_equal(same_plain, plain)
+    assert not np.array_equal(upright, plain)
+    assert render_dataset([r"\sin x"], tmp_path, operatorname="italic", progress=False, workers=1) == (1, 0)
+    assert read_labels(tmp_path) == [("0.png", r"\operatorname { s i n } x")]  # the label keeps the command
+    with pytest.raises(ValueError, match="unknown operatorname"):
+        render_dataset([r"x"], tmp_path, operatorname="bold", progress=False)
+
+
+def test_read_formulas_picks_by_source_and_pattern(tmp_path):
+    path = tmp_path / "formulas.tsv"
+    path.write_text("a/x\t\\sin x\nb/y\ty ^ 2\nb/y\t\\sinh y\nc/z\t\\lim z\n")
+    assert read_formulas(path) == ["\\sin x", "y ^ 2", "\\sinh y", "\\lim z"]
+    assert read_formulas(path, {"b/y"}) == ["y ^ 2", "\\sinh y"]
+    assert read_formulas(path, {"b/y"}, exclude=True) == ["\\sin x", "\\lim z"]
+    assert read_formulas(path, match=r"\\(sin|lim)(?![a-z])") == ["\\sin x", "\\lim z"]
+
+
+def test_render_command_picks_formulas_and_look(tmp_path):
+    from img2latex.cli import main
+
+    path = tmp_path / "formulas.tsv"
+    path.write_text("a/x\t\\sin x\nb/y\t\\sin y\na/x\tz ^ 2\n")
+    out = tmp_path / "out"
+    args = ["render", "--formulas", str(path), "--out", str(out), "--exclude-sources", "b/y", "--match", r"\\sin",
+            "--operatorname", "italic", "--workers", "1"]
+    assert main(args) == 0
+    assert read_labels(out) == [("0.png", r"\operatorname { s i n } x")]
+    plain = render_chunk([(0, "s i n x")])[0].image
+    assert np.array_equal(load_gray(out / "images" / "0.png"), plain)

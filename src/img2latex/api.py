@@ -22,6 +22,7 @@ import numpy as np
 from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
+from .grammar import Grammar
 from .image import ImageInput, load_gray, prepare_views
 from .onnx_model import GRAPHS, OnnxModel
 from .style import DEFAULT_STYLE, check_style, restyle
@@ -42,13 +43,16 @@ class Prediction:
 
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
-                 threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE):
+                 threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
+                 grammar: bool = True):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
         the CPU where the graphs and onnxruntime are there, PyTorch otherwise.
         `style`: how look-alike commands are spelled, "im2latex" (`{ \\cal A }`) or "modern"
         (`\\mathcal { A }`); see style.py.
+        `grammar`: decode only LaTeX whose braces, environments and `\\left`/`\\right` nest
+        (see grammar.py); False shows what the model writes unaided.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -63,6 +67,7 @@ class LatexOCR:
         else:
             self.model = OnnxModel(directory, int8=backend == "onnx-int8", threads=threads or 0)
             self.config, self.vocab = load_config(directory / "config.yaml"), Vocab.load(directory / "vocab.json")
+        self.grammar = Grammar(self.vocab) if grammar else None
 
     def __call__(self, image: ImageInput, beam: int | None = None) -> str:
         return self.predict(image, beam).latex
@@ -111,8 +116,8 @@ class LatexOCR:
 
     def decode(self, batch: np.ndarray, beam: int) -> list[list[Hypothesis]]:
         if beam <= 1:
-            return [[h] for h in greedy(self.model, batch)]
-        return beam_search(self.model, batch, beam=beam)
+            return [[h] for h in greedy(self.model, batch, grammar=self.grammar)]
+        return beam_search(self.model, batch, beam=beam, grammar=self.grammar)
 
 
 def _torch_model(directory: Path, device: str, threads: int | None) -> tuple[StepModel, Config, Vocab]:

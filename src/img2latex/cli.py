@@ -39,13 +39,15 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, help="CPU threads (default: one per core; onnxruntime runs the decoder step on one)")
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
                    help="spelling of look-alike commands: im2latex ({ \\cal A }, as im2latex-100k) or modern (\\mathcal { A })")
+    p.add_argument("--no-grammar", dest="grammar", action="store_false",
+                   help="let the model close braces, environments and \\left/\\right as it likes (default: they nest)")
 
 
 def _ocr(args: argparse.Namespace) -> LatexOCR:
     from .api import LatexOCR
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
-                    style=args.style)
+                    style=args.style, grammar=args.grammar)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -107,9 +109,12 @@ def _ints(text: str) -> list[int]:
 def cmd_render(args: argparse.Namespace) -> int:
     from .render import read_formulas, render_dataset
 
-    sources = set(args.sources.split(",")) if args.sources else None
-    ok, bad = render_dataset(read_formulas(args.formulas, sources), args.out, dpis=_ints(args.dpi),
-                             fonts=args.fonts.split(","), halving=args.halving, workers=args.workers)
+    listed = args.sources or args.exclude_sources
+    formulas = read_formulas(args.formulas, set(listed.split(",")) if listed else None,
+                             exclude=bool(args.exclude_sources), match=args.match)
+    ok, bad = render_dataset(formulas, args.out, dpis=_ints(args.dpi),
+                             fonts=args.fonts.split(","), halving=args.halving, operatorname=args.operatorname,
+                             workers=args.workers)
     print(f"rendered {ok}, skipped {bad} (reasons in {Path(args.out) / 'failed.tsv'})")
     return 0
 
@@ -141,7 +146,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .render import DEFAULT_DPI, FONTS, HALVINGS
+    from .render import DEFAULT_DPI, FONTS, HALVINGS, OPERATORNAMES
 
     ap = argparse.ArgumentParser(prog="img2latex", description="Images of formulas to LaTeX.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -178,8 +183,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fonts", default="cm", help=f"comma-separated math fonts to mix: {', '.join(FONTS)}")
     p.add_argument("--halving", choices=list(HALVINGS), default="min",
                    help="min: bold strokes like im2latex-100k; box: lighter anti-aliased strokes")
+    p.add_argument("--operatorname", choices=list(OPERATORNAMES), default="upright",
+                   help="italic: \\operatorname (\\sin, \\lim, ...) as im2latex-100k's images show it, in math italic")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
+    which.add_argument("--exclude-sources", help="comma-separated: only formulas from other sources")
+    p.add_argument("--match", help="only formulas where this regular expression matches (Python syntax)")
     p.set_defaults(run=cmd_render)
 
     p = sub.add_parser("pack", help="pack a labels.tsv + images/ dataset into a few shard files for training")

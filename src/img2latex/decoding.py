@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import ModelConfig
+from .grammar import Grammar, Stack
 from .tokenizer import Vocab
 
 
@@ -50,9 +51,21 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
-def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None) -> list[Hypothesis]:
-    """Most likely token at each step. A row leaves the batch (and the cache) as soon as it
-    emits `<eos>`, so long formulas do not make the short ones in their batch pay."""
+def _logp(model: StepModel, cache: Any, token: np.ndarray, grammar: Grammar | None, stacks: list[Stack]) -> np.ndarray:
+    """Next-token log-probabilities of each row, over the tokens `grammar` allows there."""
+    logits = model.step(cache, token)
+    return log_softmax(logits if grammar is None else grammar.mask(logits, stacks))
+
+
+def _advance(grammar: Grammar | None, stacks: list[Stack], tokens: list[int]) -> list[Stack]:
+    return stacks if grammar is None else [grammar.advance(s, t) for s, t in zip(stacks, tokens)]
+
+
+def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None,
+           grammar: Grammar | None = None) -> list[Hypothesis]:
+    """Most likely token at each step (among those `grammar` allows, if given). A row leaves
+    the batch (and the cache) as soon as it emits `<eos>`, so long formulas do not make the
+    short ones in their batch pay."""
     max_len = min(max_len or model.cfg.max_tokens, model.cfg.max_tokens) - 1
     b = images.shape[0]
     cache = model.start(images)
@@ -60,9 +73,11 @@ def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None) -> 
     out = np.full((b, max_len), Vocab.pad_id, dtype=np.int64)
     logp_sum, length = np.zeros(b), np.zeros(b)
     live = np.arange(b)  # the batch row of each row still decoding
+    stacks: list[Stack] = [()] * b  # what each row has open
     for step in range(max_len):
-        logp = log_softmax(model.step(cache, token))
+        logp = _logp(model, cache, token, grammar, stacks)
         token = logp.argmax(-1, keepdims=True)
+        stacks = _advance(grammar, stacks, token[:, 0].tolist())
         out[live, step] = token[:, 0]
         logp_sum[live] += np.take_along_axis(logp, token, -1)[:, 0]
         length[live] += 1
@@ -72,6 +87,7 @@ def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None) -> 
                 break
             keep = going.nonzero()[0]
             cache, live, token = cache.reorder(keep, keep), live[keep], token[keep]
+            stacks = [stacks[i] for i in keep]
     return [Hypothesis(_strip(row), float(s / max(n, 1.0))) for row, s, n in zip(out.tolist(), logp_sum, length)]
 
 
@@ -82,8 +98,10 @@ def _strip(ids: list[int]) -> list[int]:
     return [i for i in ids if i > Vocab.unk_id]
 
 
-def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: int | None = None) -> list[list[Hypothesis]]:
-    """`beam` best hypotheses per image, best first, ranked by mean token log-probability.
+def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: int | None = None,
+                grammar: Grammar | None = None) -> list[list[Hypothesis]]:
+    """`beam` best hypotheses per image, best first, ranked by mean token log-probability;
+    with `grammar`, only among the sequences it allows.
 
     All images' beams run as one batch of B*beam rows. A hypothesis that emits `<eos>` joins
     its image's finished list (the `beam` best are kept). An image is done once its list is
@@ -95,12 +113,13 @@ def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: in
     cache = model.start(images).reorder(np.arange(b).repeat(k))  # k rows an image, one image cache
     token = np.full((b * k, 1), Vocab.bos_id, dtype=np.int64)
     seqs: list[list[int]] = [[] for _ in range(b * k)]
+    stacks: list[Stack] = [()] * (b * k)
     scores = np.full((b, k), -np.inf, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: keep one alive
     finished: list[list[Hypothesis]] = [[] for _ in range(b)]
     live = list(range(b))  # the image of each group of k rows still decoding
     for step in range(max_len):
-        logp = log_softmax(model.step(cache, token))  # (L*K, V)
+        logp = _logp(model, cache, token, grammar, stacks)  # (L*K, V)
         vocab = logp.shape[-1]
         total = (scores.reshape(-1, 1) + logp).reshape(len(live), k * vocab)
         flat = _top(total, 2 * k)  # twice k: up to k may end here
@@ -127,6 +146,7 @@ def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: in
         new_scores, rows, tokens = zip(*beams)
         cache = cache.reorder(np.array(rows), left)
         seqs = [seqs[row] + [tok] for row, tok in zip(rows, tokens)]
+        stacks = _advance(grammar, [stacks[row] for row in rows], list(tokens))
         token = np.array(tokens, dtype=np.int64).reshape(-1, 1)
         scores = np.array(new_scores, dtype=np.float32).reshape(-1, k)
     for i, image in enumerate(live):  # cut off at max_len: the live beams compete as they are

@@ -14,6 +14,7 @@ import numpy as np
 
 from .api import LatexOCR
 from .data import read_labels
+from .grammar import nests
 from .image import load_gray, rescale
 from .metrics import score
 
@@ -42,7 +43,9 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     references = [formula for _, formula in items]
     result = {
         "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
+        "grammar": ocr.grammar is not None,
         **score(references, [p.latex for p in predictions]).as_dict(),
+        "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
         "images_per_second": len(items) / seconds if seconds else 0.0,
     }
@@ -64,10 +67,10 @@ def _rescaled(path: Path, scale: float) -> np.ndarray | Path:
 
 def to_markdown(result: dict) -> str:
     rows = [("BLEU-4", "bleu"), ("edit distance", "edit_distance"), ("exact match", "exact_match"),
-            ("token accuracy", "token_accuracy"), ("images/s", "images_per_second")]
+            ("token accuracy", "token_accuracy"), ("nested outputs", "nested"), ("images/s", "images_per_second")]
     scale = f", images scaled {result['scale']}x" if result.get("scale", 1.0) != 1.0 else ""
     lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
-             f"{result['style']} style)", "",
+             f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'})", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
     return "\n".join(lines) + "\n"

@@ -6,7 +6,8 @@ dropped and reported, and the chunk is run again; nothing one formula does stops
 Images are rendered at twice the target resolution, cropped to the ink, padded and then
 halved, which is how the im2latex-100k images were made. Halving by 2x2 min-pooling keeps
 their bold strokes (bench/stroke_darkness.py); a box filter gives lighter, anti-aliased ones.
-For variety a dataset can mix math fonts and resolutions, chosen per formula.
+For variety a dataset can mix math fonts and resolutions, chosen per formula, and it can set
+`\\operatorname` in italic, as im2latex-100k's images show it (OPERATORNAMES).
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ FONTS = {
     "pxfonts": "\\usepackage{pxfonts}\n",
     "euler": "\\usepackage{euler}\n",
 }
+# How `\operatorname` (and so `\sin`, `\lim`, ..., which normalize to it) is typeset.
+# "italic" is im2latex-100k's look: its images were made where `\operatorname` was not
+# defined, so TeX dropped it and set its letters in math italic, a `\operatorname*`'s star
+# printed (val 11.png: `\operatorname { e x p }` shows as italic exp; 45.png: *lim).
+OPERATORNAMES = {"upright": "", "italic": "\\renewcommand{\\operatorname}{}\n"}
 HALVINGS = {
     "min": lambda a: a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
     .reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).min(axis=(1, 3)),  # 2x2 min-pooling: bold strokes
@@ -48,10 +54,13 @@ HALVINGS = {
 }
 
 
-def preamble(font: str = "cm") -> str:
+def preamble(font: str = "cm", operatorname: str = "upright") -> str:
     if font not in FONTS:
         raise ValueError(f"unknown font {font!r}; choose from {', '.join(FONTS)}")
+    if operatorname not in OPERATORNAMES:
+        raise ValueError(f"unknown operatorname look {operatorname!r}; choose from {', '.join(OPERATORNAMES)}")
     return ("\\documentclass[12pt]{article}\n\\usepackage{amsmath,amssymb,amsfonts,bm,mathrsfs}\n" + FONTS[font]
+            + OPERATORNAMES[operatorname]
             + "\\usepackage[active,tightpage]{preview}\n\\pagestyle{empty}\n\\begin{document}\n")
 _UNSAFE = re.compile(
     r"\\(input|include|write|openout|openin|immediate|def|edef|gdef|let|catcode|csname|newcommand"
@@ -72,15 +81,15 @@ class Rendered:
 _MARK = "IMG2LATEX-FORMULA-"
 
 
-def _tex_source(formulas: list[str], font: str) -> str:
+def _tex_source(formulas: list[str], style: Style) -> str:
     body = "".join(f"\\typeout{{{_MARK}{k}}}\\begin{{preview}}\\hbox{{$\\displaystyle {f} $}}\\end{{preview}}\n"
                    for k, f in enumerate(formulas))
-    return preamble(font) + body + "\\end{document}\n"
+    return preamble(style.font, style.operatorname) + body + "\\end{document}\n"
 
 
-def _first_line(font: str) -> int:
+def _first_line(style: Style) -> int:
     """The source line of the first formula (one line each follows)."""
-    return preamble(font).count("\n") + 1
+    return preamble(style.font, style.operatorname).count("\n") + 1
 
 
 def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
@@ -93,9 +102,9 @@ def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
     return errors
 
 
-def _run_pdflatex(formulas: list[str], workdir: Path, font: str) -> tuple[bool, str]:
+def _run_pdflatex(formulas: list[str], workdir: Path, style: Style) -> tuple[bool, str]:
     """Compile one document of formulas; return whether it compiled cleanly, and the log."""
-    (workdir / "f.tex").write_text(_tex_source(formulas, font), encoding="utf-8")
+    (workdir / "f.tex").write_text(_tex_source(formulas, style), encoding="utf-8")
     for old in [*workdir.glob("p-*.png"), workdir / "f.pdf"]:
         old.unlink(missing_ok=True)
     try:
@@ -106,7 +115,7 @@ def _run_pdflatex(formulas: list[str], workdir: Path, font: str) -> tuple[bool, 
         )
     except subprocess.TimeoutExpired as e:  # blame the formula TeX was working on
         marks = re.findall(_MARK + r"(\d+)", (e.output or b"").decode("latin-1"))
-        return False, f"! pdflatex timed out\nl.{_first_line(font) + int(marks[-1]) if marks else 0}\n"
+        return False, f"! pdflatex timed out\nl.{_first_line(style) + int(marks[-1]) if marks else 0}\n"
     log_path = workdir / "f.log"
     log = log_path.read_text(encoding="latin-1") if log_path.exists() else ""
     return (workdir / "f.pdf").exists() and "\n! " not in "\n" + log, log
@@ -136,6 +145,7 @@ class Style:
     dpi: int = DEFAULT_DPI
     font: str = "cm"
     halving: str = "min"
+    operatorname: str = "upright"  # a key of OPERATORNAMES
 
 
 def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[Rendered]:
@@ -153,9 +163,9 @@ def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[R
 
 
 def _render_into(pending: list[tuple[int, str]], workdir: Path, style: Style, results: dict[int, Rendered]) -> None:
-    first_line = _first_line(style.font)
+    first_line = _first_line(style)
     while pending:
-        compiled, log = _run_pdflatex([f for _, f in pending], workdir, style.font)
+        compiled, log = _run_pdflatex([f for _, f in pending], workdir, style)
         if compiled:
             pages = _rasterize(workdir, style.dpi)
             if len(pages) == len(pending):
@@ -184,15 +194,19 @@ def _first_error(log: str) -> str:
     return m.group(1).strip() if m else (log.strip()[:80] or "no output")
 
 
-def read_formulas(path: str | Path, sources: set[str] | None = None) -> list[str]:
+def read_formulas(path: str | Path, sources: set[str] | None = None, exclude: bool = False,
+                  match: str | None = None) -> list[str]:
     """One formula a line; in a TSV file the formula is the last column.
 
-    With `sources`, only TSV lines whose first column is one of them (the corpus's source).
+    With `sources`, only TSV lines whose first column (the corpus's source) is one of them,
+    or with `exclude`, is none of them; with `match`, only formulas where that regular
+    expression matches.
     """
     lines = [line for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
     if sources is not None:
-        lines = [line for line in lines if line.split("\t", 1)[0] in sources]
-    return [line.rsplit("\t", 1)[-1] for line in lines]
+        lines = [line for line in lines if (line.split("\t", 1)[0] in sources) != exclude]
+    formulas = [line.rsplit("\t", 1)[-1] for line in lines]
+    return formulas if match is None else [f for f in formulas if re.search(match, f)]
 
 
 def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
@@ -206,7 +220,7 @@ def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
 
 def render_dataset(
     formulas: list[str], out: str | Path, dpis: list[int] | None = None, fonts: list[str] | None = None,
-    halving: str = "min", workers: int = 2, chunk: int = 64, progress: bool = True,
+    halving: str = "min", operatorname: str = "upright", workers: int = 2, chunk: int = 64, progress: bool = True,
 ) -> tuple[int, int]:
     """Render formulas to `out/images/N.png` + `out/labels.tsv`, resuming a previous run.
 
@@ -216,7 +230,7 @@ def render_dataset(
     """
     dpis, fonts = dpis or [DEFAULT_DPI], fonts or ["cm"]
     for font in fonts:
-        preamble(font)  # unknown names fail now, not in a worker
+        preamble(font, operatorname)  # unknown names fail now, not in a worker
     if halving not in HALVINGS:
         raise ValueError(f"unknown halving {halving!r}; choose from {', '.join(HALVINGS)}")
     out = Path(out)
@@ -234,7 +248,7 @@ def render_dataset(
                 bad_f.write(f"{i}.png\tcannot normalize\t{raw}\n")
                 n_bad += 1
             else:
-                todo.setdefault(style_of(i, dpis, fonts, halving), []).append((i, norm))
+                todo.setdefault(style_of(i, dpis, fonts, halving, operatorname), []).append((i, norm))
         jobs = [(items[k : k + chunk], style) for style, items in todo.items() for k in range(0, len(items), chunk)]
         bar = _progress(sum(len(items) for items, _ in jobs), progress)
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -254,10 +268,10 @@ def render_dataset(
     return n_ok, n_bad
 
 
-def style_of(index: int, dpis: list[int], fonts: list[str], halving: str) -> Style:
+def style_of(index: int, dpis: list[int], fonts: list[str], halving: str, operatorname: str = "upright") -> Style:
     """A fixed pseudo-random (font, resolution) for formula `index`, independent of the others."""
     mix = (index * 2654435761) & 0xFFFFFFFF  # Knuth's multiplicative hash spreads neighbours apart
-    return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving)
+    return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving, operatorname)
 
 
 def _progress(total: int, enabled: bool):

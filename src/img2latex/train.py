@@ -37,6 +37,7 @@ from torch.utils.data import DataLoader
 from .config import Config, from_dict, save_config, to_dict
 from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas
 from .decoding import greedy
+from .grammar import Grammar
 from .metrics import score
 from .models import Img2Latex
 from .models.pretrain import Pretrainer
@@ -195,6 +196,7 @@ class Trainer:
         self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True,
                                         repeat=cfg.data.train_repeat, seed=cfg.train.seed, style=cfg.data.label_style)
         self.val_set = FormulaDataset([cfg.data.val], self.vocab, cfg.data, limit=cfg.data.val_subset)
+        self.grammar = Grammar(self.vocab)
         self.sampler = BucketBatchSampler(self.train_set.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels, cfg.train.seed)
         self.model = Img2Latex(cfg.model).to(self.device)
         if checkpoint is None and cfg.train.init_from:
@@ -301,8 +303,8 @@ class Trainer:
             images, tokens = cpu_images.to(self.device), tokens.to(self.device)
             with self.autocast():
                 losses.append(sequence_loss(self.model(images, tokens[:, :-1]), tokens).item())
-                readings = greedy(TorchModel(self.model), cpu_images.numpy())
-                hyps += [restyle(self.vocab.decode(h.ids), DEFAULT_STYLE) for h in readings]  # as `LatexOCR` prints
+                readings = greedy(TorchModel(self.model), cpu_images.numpy(), grammar=self.grammar)
+                hyps += [restyle(self.vocab.decode(h.ids), DEFAULT_STYLE) for h in readings]  # as `LatexOCR` reads
             refs += [self.vocab.decode(row) for row in tokens[:, 1:].tolist()]
         scores = score(refs, hyps)
         return {"val_loss": float(np.mean(losses)), **{f"val_{k}": v for k, v in scores.as_dict().items()}}
