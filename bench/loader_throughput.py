@@ -1,7 +1,8 @@
 """Does the data loader keep up with the model? Batches/s of the loader vs steps/s of training.
 
 Reads augmented training batches as `img2latex train` does (size buckets, `num_workers`
-processes) and times training steps of the config's model on the same batches. Where the
+processes) and times training steps of the config's model on the same batches, in fp32 and,
+where the device has it natively (`train.bf16_native`), with bf16 autocast. Where the
 loader's batches/s is below the steps/s, the accelerator waits on the CPU: add workers.
 It also times opening the dataset (listing every item and its image size), which
 `img2latex pack` shortens.
@@ -23,7 +24,7 @@ from img2latex.config import load_config
 from img2latex.dataset import BucketBatchSampler, FormulaDataset, collate
 from img2latex.models import Img2Latex
 from img2latex.tokenizer import Vocab
-from img2latex.train import build_optimizer, resolve_device, sequence_loss
+from img2latex.train import bf16_native, build_optimizer, resolve_device, sequence_loss
 from img2latex.weights import PACKAGED
 
 
@@ -36,12 +37,13 @@ def loader_rate(dataset: FormulaDataset, batches: list[list[int]], workers: int)
     return count / (time.perf_counter() - started)
 
 
-def step_rate(cfg, vocab: Vocab, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+def step_rate(cfg, vocab: Vocab, batches: list[tuple[torch.Tensor, torch.Tensor]], bf16: bool) -> float:
     device = resolve_device(cfg.train.device)
     cfg.model.vocab_size = len(vocab)
+    torch.manual_seed(0)
     model = Img2Latex(cfg.model).to(device).train()
     optimizer = build_optimizer(model, cfg)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16 and device.type == "cuda")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
     started = None
     for k, (images, tokens) in enumerate(batches):
         if k == 2:  # after warm-up (allocator, kernels)
@@ -80,7 +82,10 @@ def main() -> None:
     for workers in (int(w) for w in args.workers.split(",")):
         print(f"loader, {workers} worker processes: {loader_rate(dataset, batches, workers):.1f} batches/s")
     sample = list(itertools.islice(DataLoader(dataset, batch_sampler=batches, collate_fn=collate), len(batches)))
-    print(f"training steps on {resolve_device(cfg.train.device)}: {step_rate(cfg, vocab, sample):.1f} steps/s")
+    device = resolve_device(cfg.train.device)
+    for bf16 in (False, True) if bf16_native(device) else (False,):
+        rate = step_rate(cfg, vocab, sample, bf16)
+        print(f"training steps on {device}, {'bf16 autocast' if bf16 else 'fp32'}: {rate:.2f} steps/s")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import torch
 from test_data import make_dataset
 
 from img2latex.config import Config, DataConfig, TrainConfig, save_config
-from img2latex.train import EMA, Trainer, lr_at, train
+from img2latex.train import EMA, Trainer, bf16_native, lr_at, sequence_loss, train
 from img2latex.weights import load_weights
 
 
@@ -17,7 +17,7 @@ def cfg(tmp_path, tiny_model_config):
         data=DataConfig(train=[str(tmp_path / "data")], val=str(tmp_path / "data"), val_subset=4, max_label_tokens=20,
                         batch_size=4, num_workers=0),
         train=TrainConfig(out_dir=str(tmp_path / "run"), device="cpu", max_steps=4, eval_every=2, save_every=2,
-                          warmup_steps=2, threads=1, ema_decay=0.9),
+                          warmup_steps=2, threads=1, ema_decay=0.9, bf16=False),
     )
 
 
@@ -26,6 +26,22 @@ def test_schedule_warms_up_then_decays_to_a_tenth(cfg):
     assert lr_at(0, cfg) == pytest.approx(cfg.train.lr / 2)
     assert lr_at(2, cfg) == pytest.approx(cfg.train.lr)
     assert lr_at(100, cfg) == pytest.approx(cfg.train.lr / 10)
+
+
+@pytest.mark.skipif(not bf16_native(torch.device("cpu")), reason="this CPU would only emulate bf16")
+def test_bf16_autocast_runs_on_a_cpu_with_native_bf16_and_keeps_the_loss(cfg):
+    cfg.train.bf16 = True
+    trainer = Trainer(cfg, progress_bar=False)
+    trainer.model.eval()  # no dropout: the two passes differ by precision alone
+    images, tokens = next(iter(trainer.loader()))
+    with trainer.autocast():
+        half = trainer.forward(images, tokens[:, :-1])
+    full = trainer.forward(images, tokens[:, :-1])
+    assert half.dtype == torch.bfloat16 and full.dtype == torch.float32
+    assert sequence_loss(half, tokens).item() == pytest.approx(sequence_loss(full, tokens).item(), rel=0.02)
+    cfg.train.bf16 = False
+    with Trainer(cfg, progress_bar=False).autocast():
+        assert trainer.forward(images, tokens[:, :-1]).dtype == torch.float32
 
 
 def test_ema_follows_the_weights_and_applied_restores_them():

@@ -79,7 +79,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # exponential moving average of the weights, evaluated and exported; 0: off
     init_from: str = ""  # weights directory to fine-tune from (its architecture and vocabulary)
     pretrain_steps: int = 0  # first steps train the encoder to reconstruct the image (models/pretrain.py)
-    bf16: bool = True  # autocast on CUDA only
+    bf16: bool = True  # autocast on CUDA and on CPUs with native bf16 (train.bf16_native)
     compile: bool = False
     eval_every: int = 500
     save_every: int = 200

@@ -1,10 +1,11 @@
 """Training loop: `img2latex train --config configs/base.yaml [--resume]`.
 
 AdamW with warm-up then cosine decay, gradient clipping and accumulation, bf16 autocast
-and optional `torch.compile` on CUDA, an optional EMA of the weights, and fine-tuning from
-a weights directory (`train.init_from`), and optional encoder pre-training with an
-auto-encoder objective for the first `train.pretrain_steps` steps (`models/pretrain.py`). Every `eval_every` steps it scores a val subset
-(loss and greedy BLEU); the best model is exported as safetensors to `out_dir/best/`.
+(on CUDA and on CPUs with native bf16), optional `torch.compile` on CUDA, an optional EMA
+of the weights, fine-tuning from a weights directory (`train.init_from`), and optional
+encoder pre-training with an auto-encoder objective for the first `train.pretrain_steps`
+steps (`models/pretrain.py`). Every `eval_every` steps it scores a val subset (loss and
+greedy BLEU); the best model is exported as safetensors to `out_dir/best/`.
 `out_dir/last.pt` holds everything needed to resume exactly (model, optimizer, data
 position, random states); it and `best/` are replaced atomically. `out_dir/metrics.jsonl`
 gets one JSON record per log interval and per evaluation.
@@ -66,6 +67,16 @@ def resolve_device(name: str) -> torch.device:
     if name == "cuda" and dist.is_initialized():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return torch.device(name)
+
+
+def bf16_native(device: torch.device) -> bool:
+    """Whether bf16 autocast speeds `device` up: CUDA, or a CPU with AVX512-BF16 or AMX
+    (`bench/loader_throughput.py` times both); elsewhere the CPU would emulate bf16 and run
+    slower than fp32."""
+    if device.type == "cuda":
+        return True
+    cpu = torch.cpu
+    return device.type == "cpu" and (cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
 
 
 def init_distributed(device: str) -> tuple[int, int]:
@@ -228,7 +239,7 @@ class Trainer:
         return module
 
     def autocast(self):
-        enabled = self.cfg.train.bf16 and self.device.type == "cuda"
+        enabled = self.cfg.train.bf16 and bf16_native(self.device)
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
 
     def write(self, record: dict) -> None:
