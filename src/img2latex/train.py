@@ -181,6 +181,7 @@ class Trainer:
         self.rank, self.world = init_distributed(cfg.train.device)
         self.lead = self.rank == 0  # the process that evaluates, logs and saves
         self.device = resolve_device(cfg.train.device)
+        self.bf16 = cfg.train.bf16 and bf16_native(self.device)  # asked once, not every step
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         checkpoint = None
@@ -239,8 +240,7 @@ class Trainer:
         return module
 
     def autocast(self):
-        enabled = self.cfg.train.bf16 and bf16_native(self.device)
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16)
 
     def write(self, record: dict) -> None:
         if self.log is None:
