@@ -4,13 +4,14 @@ Users' screenshots are rarely at the training scale. This scores the first N val
 resized by each factor, reading them as they are and with `autoscale` (the default).
 
     python bench/scale_robustness.py --n 300 --scales 0.6,1.0,1.5,2.5
+    python bench/scale_robustness.py --n 300 --band 0.7,1.43   # autoscale with another band
 """
 
 from __future__ import annotations
 
 import argparse
 
-from img2latex import LatexOCR
+from img2latex import LatexOCR, image
 from img2latex.evaluate import evaluate
 
 
@@ -20,9 +21,12 @@ def main() -> None:
     ap.add_argument("--weights", help="weights directory (default: the shipped model)")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--scales", default="0.6,1.0,1.5,2.5")
+    ap.add_argument("--band", help="autoscale's SCALE_BAND, low,high (default: the shipped one)")
     args = ap.parse_args()
+    if args.band:
+        image.SCALE_BAND = tuple(float(b) for b in args.band.split(","))
     readers = {"as is": LatexOCR(args.weights, autoscale=False), "autoscale": LatexOCR(args.weights)}
-    print(f"first {args.n} images of {args.data}, greedy\n")
+    print(f"first {args.n} images of {args.data}, greedy, autoscale band {image.SCALE_BAND}\n")
     print("| scale | reading | BLEU-4 | edit distance | exact match |\n| --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():

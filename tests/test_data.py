@@ -95,6 +95,18 @@ def test_a_blank_image_in_a_dataset_is_read_as_blank_paper(tmp_path):
     assert image.shape == (1, 30, 90) and image.sum() == 0
 
 
+def test_lowres_keeps_the_size_and_the_ink_but_loses_the_sharp_edges():
+    img = np.full((30, 80), 255, np.uint8)
+    img[5:25, 10:13] = 0  # a 3-pixel stroke: at half resolution its edges must blur
+    cfg = AugmentConfig(enabled=True, scale=(1.0, 1.0), blur_p=0, noise_p=0, stroke_p=0, pad_max=0,
+                        lowres_p=1, lowres=(0.5, 0.5))
+    for seed in range(4):  # each of the shrink filters
+        out = Augment(cfg, random.Random(seed))(img)
+        assert out.shape == img.shape
+        assert out[15, 11] < 128 and out[15, 40] > 240  # the stroke is still ink, the paper still paper
+        assert ((out > 20) & (out < 235)).sum() > 10  # grey edges where there were none
+
+
 def test_rotation_shear_and_jpeg_keep_all_the_ink():
     img = np.full((30, 80), 255, np.uint8)
     img[5:25, 4:8] = 0  # strokes at both ends: cutting either off would lose them

@@ -88,6 +88,20 @@ def test_cli_export_writes_a_complete_weights_directory(weights, tmp_path, capsy
     assert LatexOCR(out).predict(image).latex == LatexOCR(weights, backend="torch").predict(image).latex
 
 
+def test_export_into_a_weights_directory_exports_its_own_weights_never_others(weights, tmp_path):
+    other = tmp_path / "other"
+    vocab, cfg = Vocab.load(weights / "vocab.json"), load_weights(weights)[1]
+    torch.manual_seed(4)
+    save_weights(Img2Latex(cfg.model), cfg, vocab, other)
+    with pytest.raises(ValueError, match="other weights"):  # graphs of `weights` beside `other`'s
+        export_onnx(weights, other)
+    assert main(["export", "--weights", str(weights), "--onnx", str(other)]) == 2
+    assert main(["export", "--onnx", str(other)]) == 0  # no --weights: the directory's own
+    image = noise()
+    assert LatexOCR(other).predict(image).score == pytest.approx(
+        LatexOCR(other, backend="torch").predict(image).score, abs=1e-3)
+
+
 def test_onnx_backend_reads_without_importing_torch(weights):
     """Importing torch is most of a cold start on a CPU; the ONNX path must not need it."""
     code = (f"import sys, numpy as np; from img2latex import LatexOCR; "

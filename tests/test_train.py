@@ -6,7 +6,8 @@ from test_data import make_dataset
 
 from img2latex.config import Config, DataConfig, TrainConfig, save_config
 from img2latex.train import EMA, Trainer, bf16_native, lr_at, sequence_loss, train
-from img2latex.weights import load_weights
+from img2latex.cli import main
+from img2latex.weights import load_checkpoint, load_weights
 
 
 @pytest.fixture
@@ -73,6 +74,24 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
     for key, value in start.state_dict().items():
         assert torch.equal(tuned.model.state_dict()[key], value)
     assert tuned.state.step == 0
+
+
+def test_a_checkpoints_ema_exports_to_a_weights_directory_without_clobbering_files(cfg, tmp_path):
+    pytest.importorskip("onnx", reason="ONNX export needs the `export` extra")
+    train(cfg, progress_bar=False)
+    last = tmp_path / "run" / "last.pt"
+    ema = torch.load(last, weights_only=True)["ema"]["shadow"]
+    model, _, vocab = load_checkpoint(last)
+    assert all(torch.equal(value, ema[key]) for key, value in model.state_dict().items())
+    out = tmp_path / "step-4"
+    assert main(["export", "--checkpoint", str(last), "--onnx", str(out)]) == 0
+    saved, _, saved_vocab = load_weights(out)
+    assert saved_vocab.itos == vocab.itos and (out / "encoder.onnx").is_file()
+    for key, value in saved.state_dict().items():  # stored in fp16
+        torch.testing.assert_close(value, ema[key], atol=2e-3, rtol=2e-3)
+    (out / "notes.txt").write_text("mine")
+    assert main(["export", "--checkpoint", str(last), "--onnx", str(out)]) == 2
+    assert (out / "notes.txt").read_text() == "mine"
 
 
 def test_a_packed_directory_with_respelled_labels_gives_the_vocabulary(cfg, tmp_path):

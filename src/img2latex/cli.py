@@ -133,9 +133,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .config import PACKAGED
     from .export import export_onnx
 
-    for path in export_onnx(args.weights or PACKAGED, args.onnx, quantize=args.int8):
+    out = Path(args.onnx)
+    if args.checkpoint:
+        _save_checkpoint_weights(args.checkpoint, out)
+    weights = args.weights or (out if (out / "model.safetensors").exists() else PACKAGED)
+    for path in export_onnx(weights, out, quantize=args.int8):
         print(f"written: {path}")
     return 0
+
+
+def _save_checkpoint_weights(checkpoint: str, out: Path) -> None:
+    """A training checkpoint's model as `out`'s weights; refused where `out` holds other files,
+    since saving replaces the whole directory."""
+    from .weights import load_checkpoint, save_weights
+
+    ours = {"model.safetensors", "config.yaml", "vocab.json"}
+    others = [p.name for p in out.iterdir() if p.name not in ours and p.suffix != ".onnx"] if out.is_dir() else []
+    if others:
+        raise ValueError(f"{out} holds other files ({', '.join(others[:3])}): choose a new directory")
+    save_weights(*load_checkpoint(checkpoint), out)
+    print(f"written: {out / 'model.safetensors'}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -206,7 +223,9 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export", help="export a model to ONNX graphs for onnxruntime (the fast CPU backend)")
     p.add_argument("--onnx", required=True, help="output directory (it becomes a complete weights directory)")
-    p.add_argument("--weights", help="weights directory (default: the shipped model)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--weights", help="weights directory (default: the --onnx directory's own, else the shipped model)")
+    source.add_argument("--checkpoint", help="a training run's last.pt: its (EMA) weights are saved to the --onnx directory too")
     p.add_argument("--int8", action="store_true", help="also write dynamically quantized int8 graphs")
     p.set_defaults(run=cmd_export)
 

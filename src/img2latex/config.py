@@ -46,6 +46,8 @@ class AugmentConfig:
     rotate_deg: float = 0.0  # rotate by up to this many degrees either way
     shear: float = 0.0  # slant by up to this fraction of the height either way (italic-like)
     jpeg_p: float = 0.0  # re-encode as a JPEG of quality 30-90 (screenshots pasted through chat apps)
+    lowres_p: float = 0.0  # shrink by a `lowres` factor and enlarge back: a small screenshot as autoscale sees it
+    lowres: tuple[float, float] = (0.5, 0.8)
 
 
 @dataclass

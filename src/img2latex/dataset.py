@@ -35,6 +35,8 @@ class Augment:
         if abs(s - 1) > 1e-3:
             size = (max(8, round(image.width * s)), max(8, round(image.height * s)))
             image = image.resize(size, Image.Resampling.BILINEAR)
+        if rng.random() < cfg.lowres_p:
+            image = _lowres(image, rng.uniform(*cfg.lowres), rng.choice(_SHRINK_FILTERS))
         image = _geometry(image, rng.uniform(-cfg.rotate_deg, cfg.rotate_deg), rng.uniform(-cfg.shear, cfg.shear))
         if rng.random() < cfg.stroke_p:  # MinFilter darkens = thicker ink on white paper
             image = image.filter(ImageFilter.MinFilter(3) if rng.random() < 0.5 else ImageFilter.MaxFilter(3))
@@ -63,6 +65,16 @@ def _geometry(image: Image.Image, degrees: float, shear: float) -> Image.Image:
     if abs(degrees) > 1e-2:
         image = image.rotate(degrees, Image.Resampling.BILINEAR, expand=True, fillcolor=255)
     return image
+
+
+_SHRINK_FILTERS = (Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resampling.LANCZOS)
+
+
+def _lowres(image: Image.Image, factor: float, shrink: Image.Resampling) -> Image.Image:
+    """The image at `factor` of its resolution, enlarged back to its size the way
+    `image.normalize_scale` enlarges a small screenshot: the detail lost is what the model must read through."""
+    small = image.resize((max(4, round(image.width * factor)), max(4, round(image.height * factor))), shrink)
+    return small.resize(image.size, Image.Resampling.LANCZOS)
 
 
 def _jpeg(image: Image.Image, quality: int) -> Image.Image:

@@ -15,6 +15,7 @@ dynamically quantized (int8 weights) copies of both graphs.
 
 from __future__ import annotations
 
+import filecmp
 import shutil
 import warnings
 from importlib.util import find_spec
@@ -61,9 +62,10 @@ def export_onnx(weights: str | Path, out: str | Path, quantize: bool = False) ->
     """Write `encoder.onnx`, `decoder.onnx` (and int8 copies) plus config and vocab to `out`."""
     if find_spec("onnx") is None:
         raise ImportError("ONNX export needs the onnx package: pip install -e \".[export]\"")
+    out = Path(out)
+    _refuse_other_weights(Path(weights), out)
     model, _, _ = load_weights(weights)
     model.eval()
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     cfg, layers = model.cfg, model.cfg.decoder_layers
     images = torch.rand(2, 1, 48, 160)
@@ -93,6 +95,14 @@ def export_onnx(weights: str | Path, out: str | Path, quantize: bool = False) ->
         if not (out / name).exists() or not (out / name).samefile(Path(weights) / name):
             shutil.copyfile(Path(weights) / name, out / name)
     return written
+
+
+def _refuse_other_weights(weights: Path, out: Path) -> None:
+    """Graphs written beside other weights would disagree with them, silently."""
+    own = out / "model.safetensors"
+    if own.exists() and not filecmp.cmp(own, weights / "model.safetensors", shallow=False):
+        raise ValueError(f"{out} holds other weights than {weights}: export those with `--weights {out}`, "
+                         "or write the graphs to another directory")
 
 
 def _quantize(path: Path) -> Path:

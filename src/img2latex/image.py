@@ -19,7 +19,9 @@ INK_THRESHOLD = 200  # darker than this (0-255, after making the background whit
 # Glyph height (see `glyph_height`) of im2latex-100k images, the scale the training renders are
 # calibrated to; measured by `python bench/calibrate_render.py`.
 REFERENCE_GLYPH_HEIGHT = 7.6
-SCALE_BAND = (0.7, 1.43)  # estimated scale ratios inside this band are left alone: the estimate is rough
+# Estimated scale ratios inside the training's scale jitter are left alone (the estimate is rough);
+# outside it, a second reading at the reference scale competes (docs/TRAINING.md, Scale).
+SCALE_BAND = (0.8, 1.25)
 
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
 
@@ -120,20 +122,26 @@ def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS))
 
 
-def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 2) -> np.ndarray:
+def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 3,
+                    tolerance: float = 0.05) -> np.ndarray:
     """Resize an image whose glyphs are far from the training size (a zoomed screenshot).
 
-    Each round estimates the ratio to `reference` and resizes from the original if it falls
-    outside SCALE_BAND; the second round corrects the estimate's bias at the new size.
+    An image whose estimated ratio to `reference` falls outside SCALE_BAND is resized by its
+    inverse; later rounds measure again at the new size, where the estimate's bias differs,
+    and correct until the ratio is within `tolerance` of 1.
     """
-    factor = 1.0
+    factor, current = 1.0, gray
     for _ in range(rounds):
-        current = rescale(gray, factor) if factor != 1.0 else gray
         ratio = glyph_height(current) / reference
-        if ratio == 0.0 or SCALE_BAND[0] <= ratio <= SCALE_BAND[1]:
+        if factor == 1.0:
+            done = SCALE_BAND[0] <= ratio <= SCALE_BAND[1]
+        else:
+            done = abs(ratio - 1.0) <= tolerance
+        if ratio == 0.0 or done:
             break
         factor /= ratio
-    return rescale(gray, factor) if factor != 1.0 else gray
+        current = rescale(gray, factor)
+    return current
 
 
 def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,

@@ -84,12 +84,12 @@ _MARK = "IMG2LATEX-FORMULA-"
 def _tex_source(formulas: list[str], style: Style) -> str:
     body = "".join(f"\\typeout{{{_MARK}{k}}}\\begin{{preview}}\\hbox{{$\\displaystyle {f} $}}\\end{{preview}}\n"
                    for k, f in enumerate(formulas))
-    return preamble(style.font, style.operatorname) + body + "\\end{document}\n"
+    return style.preamble() + body + "\\end{document}\n"
 
 
 def _first_line(style: Style) -> int:
     """The source line of the first formula (one line each follows)."""
-    return preamble(style.font, style.operatorname).count("\n") + 1
+    return style.preamble().count("\n") + 1
 
 
 def _errors_by_formula(log: str, first_line: int, count: int) -> dict[int, str]:
@@ -146,6 +146,9 @@ class Style:
     font: str = "cm"
     halving: str = "min"
     operatorname: str = "upright"  # a key of OPERATORNAMES
+
+    def preamble(self) -> str:
+        return preamble(self.font, self.operatorname)
 
 
 def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[Rendered]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .config import PACKAGED, Config, load_config, save_config
+from .config import PACKAGED, Config, from_dict, load_config, save_config
 from .models import Img2Latex
 from .tokenizer import Vocab
 
@@ -55,3 +55,13 @@ def load_weights(directory: str | Path = PACKAGED, device: str | torch.device = 
     if set(missing) - {TIED} or unexpected:
         raise ValueError(f"weights do not match the config: missing {missing}, unexpected {unexpected}")
     return model.to(device).eval(), config, vocab
+
+
+def load_checkpoint(path: str | Path) -> tuple[Img2Latex, Config, Vocab]:
+    """The model a training checkpoint (`last.pt`) holds, as its evaluations scored it: the EMA
+    of the weights where the run keeps one. For shipping a step other than the run's `best/`."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    config, vocab = from_dict(checkpoint["config"]), Vocab(checkpoint["vocab"])
+    model = Img2Latex(config.model)
+    model.load_state_dict(checkpoint["ema"]["shadow"] if "ema" in checkpoint else checkpoint["model"])
+    return model.eval(), config, vocab
