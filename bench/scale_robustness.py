@@ -12,7 +12,15 @@ from __future__ import annotations
 import argparse
 
 from img2latex import LatexOCR, image
+from img2latex.data import read_labels
 from img2latex.evaluate import evaluate
+
+
+def resized_share(data: str, n: int, scale: float) -> float:
+    """The share of the images that autoscale also reads resized (a second decoding each)."""
+    grays = [image.load_gray(f"{data}/images/{name}") for name, _ in read_labels(data)[:n]]
+    inks = [ink for g in grays if (ink := image.crop_to_ink(image.rescale(g, scale) if scale != 1 else g, 0)) is not None]
+    return sum(image.normalize_scale(ink) is not ink for ink in inks) / len(inks)
 
 
 def main() -> None:
@@ -27,11 +35,13 @@ def main() -> None:
         image.SCALE_BAND = tuple(float(b) for b in args.band.split(","))
     readers = {"as is": LatexOCR(args.weights, autoscale=False), "autoscale": LatexOCR(args.weights)}
     print(f"first {args.n} images of {args.data}, greedy, autoscale band {image.SCALE_BAND}\n")
-    print("| scale | reading | BLEU-4 | edit distance | exact match |\n| --- | --- | --- | --- | --- |")
+    print("| scale | reading | BLEU-4 | edit distance | exact match | read resized too |\n| --- | --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():
             r = evaluate(ocr, args.data, limit=args.n, scale=scale)
-            print(f"| {scale:g}x | {name} | {r['bleu']:.4f} | {r['edit_distance']:.4f} | {r['exact_match']:.1%} |", flush=True)
+            share = f"{resized_share(args.data, args.n, scale):.0%}" if ocr.autoscale else ""
+            print(f"| {scale:g}x | {name} | {r['bleu']:.4f} | {r['edit_distance']:.4f} | {r['exact_match']:.1%} | {share} |",
+                  flush=True)
 
 
 if __name__ == "__main__":

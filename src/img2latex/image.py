@@ -130,18 +130,17 @@ def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT,
     inverse; later rounds measure again at the new size, where the estimate's bias differs,
     and correct until the ratio is within `tolerance` of 1.
     """
-    factor, current = 1.0, gray
+    ratio = glyph_height(gray) / reference
+    if ratio == 0.0 or SCALE_BAND[0] <= ratio <= SCALE_BAND[1]:
+        return gray
+    factor = 1.0
     for _ in range(rounds):
-        ratio = glyph_height(current) / reference
-        if factor == 1.0:
-            done = SCALE_BAND[0] <= ratio <= SCALE_BAND[1]
-        else:
-            done = abs(ratio - 1.0) <= tolerance
-        if ratio == 0.0 or done:
-            break
         factor /= ratio
-        current = rescale(gray, factor)
-    return current
+        resized = rescale(gray, factor)
+        ratio = glyph_height(resized) / reference
+        if ratio == 0.0 or abs(ratio - 1.0) <= tolerance:
+            break
+    return resized
 
 
 def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
