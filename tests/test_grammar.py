@@ -3,10 +3,10 @@ import pytest
 
 from img2latex.config import ModelConfig
 from img2latex.decoding import beam_search, greedy
-from img2latex.grammar import Grammar, nests
+from img2latex.grammar import Grammar, State, nests
 from img2latex.tokenizer import Vocab
 
-TOKENS = ["{", "}", "x", "\\begin{array}", "\\end{array}", "\\end{matrix}", "\\left(", "\\right)", "\\right.",
+TOKENS = ["{", "}", "x", "\\;", "~", "\\begin{array}", "\\end{array}", "\\end{matrix}", "\\left(", "\\right)", "\\right.",
           "\\rightarrow", "\\begin{foo}"]
 VOCAB = Vocab(TOKENS)
 ID = VOCAB.stoi
@@ -29,8 +29,8 @@ def test_nests(latex, expected):
 def test_only_the_innermost_group_may_close():
     grammar = Grammar(VOCAB)
     logits = np.zeros((4, len(VOCAB)), dtype=np.float32)
-    stacks = [(), ("{",), ("{", "array"), ("left",)]
-    allowed = np.isfinite(grammar.mask(logits, stacks))
+    states = [State(), State(("{",)), State(("{", "array")), State(("left",))]
+    allowed = np.isfinite(grammar.mask(logits, states))
     closers = ["}", "\\end{array}", "\\end{matrix}", "\\right)", "\\right."]
     assert {t for t in closers if allowed[0, ID[t]]} == set()
     assert {t for t in closers if allowed[1, ID[t]]} == {"}"}
@@ -44,22 +44,32 @@ def test_the_wish_to_stop_closes_the_innermost_group():
     grammar = Grammar(VOCAB)
     logits = np.full((1, len(VOCAB)), -5.0, dtype=np.float32)
     logits[0, Vocab.eos_id], logits[0, ID["}"]] = 2.0, -1.0
-    masked = grammar.mask(logits, [("{",)])
+    masked = grammar.mask(logits, [State(("{",))])
     assert masked[0, ID["}"]] == pytest.approx(np.logaddexp(2.0, -1.0))
     assert masked[0].argmax() == ID["}"]
 
 
-def test_stacks_follow_the_tokens():
+def test_states_follow_the_tokens():
     grammar = Grammar(VOCAB)
-    stack = ()
-    for token in ["\\left(", "\\begin{array}", "{", "x", "}"]:
-        stack = grammar.advance(stack, ID[token])
-    assert stack == ("left", "array")
-    assert grammar.advance((), ID["\\begin{foo}"]) == ()  # no \end{foo} in the vocabulary: never opened
+    state = State()
+    for token in ["\\left(", "\\begin{array}", "{", "x", "}", "\\;", "~"]:
+        state = grammar.advance(state, ID[token])
+    assert state == State(("left", "array"), spaces=2)
+    assert grammar.advance(state, ID["x"]).spaces == 0
+    assert grammar.advance(State(), ID["\\begin{foo}"]) == State()  # no \end{foo} in the vocabulary: never opened
+
+
+def test_spacing_commands_come_at_most_max_spaces_in_a_row():
+    logits = np.zeros((2, len(VOCAB)), dtype=np.float32)
+    states = [State(spaces=1), State(spaces=2)]
+    allowed = np.isfinite(Grammar(VOCAB, max_spaces=2).mask(logits, states))
+    assert allowed[0, ID["\\;"]] and allowed[0, ID["~"]]
+    assert not allowed[1, ID["\\;"]] and not allowed[1, ID["~"]] and allowed[1, ID["x"]] and allowed[1, Vocab.eos_id]
+    assert np.isfinite(Grammar(VOCAB, max_spaces=None).mask(logits, states))[:, ID["\\;"]].all()
 
 
 class Scripted:
-    """A step model whose logits at step t favour `script[t]` (then `<eos>`), for every row."""
+    """A step model whose logits at step t favour `script[t]` (then `<eos>`), then `x`, for every row."""
 
     def __init__(self, script: list[str]):
         self.cfg = ModelConfig(vocab_size=len(VOCAB), max_tokens=16)
@@ -76,12 +86,16 @@ class Scripted:
     def step(self, cache: "Scripted", tokens: np.ndarray) -> np.ndarray:
         logits = np.zeros((len(tokens), len(VOCAB)), dtype=np.float32)
         logits[:, ID["\\right)"]] = 0.1  # rather than `\right.`: no ties between readings
+        logits[:, ID["x"]] = 0.05
         logits[:, self.script[self.t] if self.t < len(self.script) else Vocab.eos_id] = 5.0
         self.t += 1
         return logits
 
 
-@pytest.mark.parametrize("decode", [greedy, lambda m, x, grammar=None: beam_search(m, x, beam=3, grammar=grammar)[0]])
+DECODERS = [greedy, lambda m, x, grammar=None: beam_search(m, x, beam=3, grammar=grammar)[0]]
+
+
+@pytest.mark.parametrize("decode", DECODERS)
 def test_decoding_with_the_grammar_writes_nested_latex(decode):
     images = np.zeros((1, 1, 8, 8), dtype=np.float32)
     script = ["\\left(", "\\begin{array}", "{", "x", "\\end{matrix}"]  # forgets `}`, closes the wrong environment
@@ -91,3 +105,11 @@ def test_decoding_with_the_grammar_writes_nested_latex(decode):
 
     assert read(None) == "\\left( \\begin{array} { x \\end{matrix}"
     assert read(Grammar(VOCAB)) == "\\left( \\begin{array} { x } \\end{array} \\right)"
+
+
+@pytest.mark.parametrize("decode", DECODERS)
+def test_decoding_with_the_grammar_stops_a_run_of_blanks(decode):
+    images = np.zeros((1, 1, 8, 8), dtype=np.float32)
+    script = ["x", "\\;", "\\;", "\\;", "\\;", "x"]  # then `<eos>`
+    read = VOCAB.decode(decode(Scripted(script), images, grammar=Grammar(VOCAB, max_spaces=2))[0].ids)
+    assert read == "x \\; \\; x \\; x"  # the third in a row gives way to the runner-up

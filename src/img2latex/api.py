@@ -51,8 +51,9 @@ class LatexOCR:
         the CPU where the graphs and onnxruntime are there, PyTorch otherwise.
         `style`: how look-alike commands are spelled, "im2latex" (`{ \\cal A }`) or "modern"
         (`\\mathcal { A }`); see style.py.
-        `grammar`: decode only LaTeX whose braces, environments and `\\left`/`\\right` nest
-        (see grammar.py); False shows what the model writes unaided.
+        `grammar`: decode only LaTeX whose braces, environments and `\\left`/`\\right` nest,
+        with at most `grammar.MAX_SPACES` spacing commands in a row (see grammar.py); False
+        shows what the model writes unaided.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")

@@ -40,7 +40,8 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
                    help="spelling of look-alike commands: im2latex ({ \\cal A }, as im2latex-100k) or modern (\\mathcal { A })")
     p.add_argument("--no-grammar", dest="grammar", action="store_false",
-                   help="let the model close braces, environments and \\left/\\right as it likes (default: they nest)")
+                   help="let the model close braces, environments and \\left/\\right as it likes and write any number of "
+                        "spacing commands in a row (default: they nest, and at most two spaces come in a row)")
 
 
 def _ocr(args: argparse.Namespace) -> LatexOCR:

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .config import ModelConfig
-from .grammar import Grammar, Stack
+from .grammar import Grammar, State
 from .tokenizer import Vocab
 
 
@@ -51,14 +51,14 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
 
 
-def _logp(model: StepModel, cache: Any, token: np.ndarray, grammar: Grammar | None, stacks: list[Stack]) -> np.ndarray:
+def _logp(model: StepModel, cache: Any, token: np.ndarray, grammar: Grammar | None, states: list[State]) -> np.ndarray:
     """Next-token log-probabilities of each row, over the tokens `grammar` allows there."""
     logits = model.step(cache, token)
-    return log_softmax(logits if grammar is None else grammar.mask(logits, stacks))
+    return log_softmax(logits if grammar is None else grammar.mask(logits, states))
 
 
-def _advance(grammar: Grammar | None, stacks: list[Stack], tokens: list[int]) -> list[Stack]:
-    return stacks if grammar is None else [grammar.advance(s, t) for s, t in zip(stacks, tokens)]
+def _advance(grammar: Grammar | None, states: list[State], tokens: list[int]) -> list[State]:
+    return states if grammar is None else [grammar.advance(s, t) for s, t in zip(states, tokens)]
 
 
 def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None,
@@ -73,11 +73,11 @@ def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None,
     out = np.full((b, max_len), Vocab.pad_id, dtype=np.int64)
     logp_sum, length = np.zeros(b), np.zeros(b)
     live = np.arange(b)  # the batch row of each row still decoding
-    stacks: list[Stack] = [()] * b  # what each row has open
+    states = [State()] * b  # what the grammar knows of each row
     for step in range(max_len):
-        logp = _logp(model, cache, token, grammar, stacks)
+        logp = _logp(model, cache, token, grammar, states)
         token = logp.argmax(-1, keepdims=True)
-        stacks = _advance(grammar, stacks, token[:, 0].tolist())
+        states = _advance(grammar, states, token[:, 0].tolist())
         out[live, step] = token[:, 0]
         logp_sum[live] += np.take_along_axis(logp, token, -1)[:, 0]
         length[live] += 1
@@ -87,7 +87,7 @@ def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None,
                 break
             keep = going.nonzero()[0]
             cache, live, token = cache.reorder(keep, keep), live[keep], token[keep]
-            stacks = [stacks[i] for i in keep]
+            states = [states[i] for i in keep]
     return [Hypothesis(_strip(row), float(s / max(n, 1.0))) for row, s, n in zip(out.tolist(), logp_sum, length)]
 
 
@@ -113,13 +113,13 @@ def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: in
     cache = model.start(images).reorder(np.arange(b).repeat(k))  # k rows an image, one image cache
     token = np.full((b * k, 1), Vocab.bos_id, dtype=np.int64)
     seqs: list[list[int]] = [[] for _ in range(b * k)]
-    stacks: list[Stack] = [()] * (b * k)
+    states = [State()] * (b * k)
     scores = np.full((b, k), -np.inf, dtype=np.float32)
     scores[:, 0] = 0.0  # all beams start identical: keep one alive
     finished: list[list[Hypothesis]] = [[] for _ in range(b)]
     live = list(range(b))  # the image of each group of k rows still decoding
     for step in range(max_len):
-        logp = _logp(model, cache, token, grammar, stacks)  # (L*K, V)
+        logp = _logp(model, cache, token, grammar, states)  # (L*K, V)
         vocab = logp.shape[-1]
         total = (scores.reshape(-1, 1) + logp).reshape(len(live), k * vocab)
         flat = _top(total, 2 * k)  # twice k: up to k may end here
@@ -146,7 +146,7 @@ def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: in
         new_scores, rows, tokens = zip(*beams)
         cache = cache.reorder(np.array(rows), left)
         seqs = [seqs[row] + [tok] for row, tok in zip(rows, tokens)]
-        stacks = _advance(grammar, [stacks[row] for row in rows], list(tokens))
+        states = _advance(grammar, [states[row] for row in rows], list(tokens))
         token = np.array(tokens, dtype=np.int64).reshape(-1, 1)
         scores = np.array(new_scores, dtype=np.float32).reshape(-1, k)
     for i, image in enumerate(live):  # cut off at max_len: the live beams compete as they are
