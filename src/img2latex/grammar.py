@@ -94,13 +94,16 @@ class Grammar:
         allowed = logits.copy()
         allowed[:, self.closers] = -np.inf
         rows_of: dict[str, list[int]] = {}  # the rows by what they have open innermost
+        spaced = []  # the rows that have written `max_spaces` spacing commands in a row
         for row, state in enumerate(states):
             if state.open:
                 rows_of.setdefault(state.open[-1], []).append(row)
+            if state.spaces >= self.max_spaces:
+                spaced.append(row)
         for kind, rows in rows_of.items():  # a few kinds a step, whatever the batch size
             rows_, closers = np.array(rows)[:, None], self.closers_of[kind][None, :]
             allowed[rows_, closers] = np.logaddexp(logits[rows_, closers], logits[rows_, Vocab.eos_id])
             allowed[rows_, Vocab.eos_id] = -np.inf
-        if spaced := [row for row, state in enumerate(states) if state.spaces >= self.max_spaces]:
+        if spaced:
             allowed[np.array(spaced)[:, None], self.spacing[None, :]] = -np.inf
         return allowed
