@@ -1,4 +1,4 @@
-from img2latex.tokenizer import Vocab, detokenize, lex, tokenize
+from img2latex.tokenizer import Vocab, detokenize, group_end, lex, tokenize
 
 
 def test_commands_symbols_and_braces():
@@ -36,3 +36,11 @@ def test_vocab_encode_decode_and_persistence(tmp_path):
     assert vocab.encode("\\alpha", add_special=False) == [vocab.unk_id]
     vocab.save(tmp_path / "v.json")
     assert Vocab.load(tmp_path / "v.json").itos == vocab.itos
+
+
+def test_group_end_finds_the_closing_brace_of_the_enclosing_group() -> None:
+    tokens = "a { b { c } } d".split()
+    assert group_end(tokens, 2) == 6
+    assert group_end(tokens, 4) == 5
+    assert group_end(tokens, 0) == len(tokens)  # top level
+    assert group_end("{ a".split(), 1) == 2  # never closed

@@ -1,4 +1,4 @@
-"""Command line: `img2latex predict|evaluate|train|render|plot|export|serve`."""
+"""Command line: `img2latex predict|evaluate|train|render|variants|pack|plot|export|serve`."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-grammar", dest="grammar", action="store_false",
                    help="let the model close braces, environments and \\left/\\right as it likes and write any number of "
                         "spacing commands in a row (default: they nest, and at most two spaces come in a row)")
+
+
+def _selection_flags(p: argparse.ArgumentParser) -> None:
+    """The options that pick formulas from a corpus TSV (see `_formulas`)."""
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
+    which.add_argument("--exclude-sources", help="comma-separated: only formulas from other sources")
+    p.add_argument("--match", help="only formulas where this regular expression matches (Python syntax)")
 
 
 def _ocr(args: argparse.Namespace) -> LatexOCR:
@@ -107,16 +115,32 @@ def _ints(text: str) -> list[int]:
         raise SystemExit(f"img2latex: expected comma-separated integers, got {text!r}") from None
 
 
-def cmd_render(args: argparse.Namespace) -> int:
-    from .render import read_formulas, render_dataset
+def _formulas(args: argparse.Namespace) -> list[str]:
+    """The formulas of `--formulas` that `--sources`, `--exclude-sources` and `--match` select."""
+    from .render import read_formulas
 
     listed = args.sources or args.exclude_sources
-    formulas = read_formulas(args.formulas, set(listed.split(",")) if listed else None,
-                             exclude=bool(args.exclude_sources), match=args.match)
+    return read_formulas(args.formulas, set(listed.split(",")) if listed else None,
+                         exclude=bool(args.exclude_sources), match=args.match)
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .render import render_dataset
+
+    formulas = _formulas(args)
     ok, bad = render_dataset(formulas, args.out, dpis=_ints(args.dpi),
                              fonts=args.fonts.split(","), halving=args.halving, operatorname=args.operatorname,
                              workers=args.workers)
     print(f"rendered {ok}, skipped {bad} (reasons in {Path(args.out) / 'failed.tsv'})")
+    return 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from .variants import variants
+
+    copies = variants(_formulas(args), args.copies, p=args.p, seed=args.seed)
+    Path(args.out).write_text("".join(f + "\n" for f in copies), encoding="utf-8")
+    print(f"wrote {len(copies)} formulas to {args.out}")
     return 0
 
 
@@ -204,11 +228,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--operatorname", choices=list(OPERATORNAMES), default="upright",
                    help="italic: \\operatorname (\\sin, \\lim, ...) as im2latex-100k's images show it, in math italic")
     p.add_argument("--workers", type=int, default=2)
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--sources", help="comma-separated: only formulas from these sources (first TSV column)")
-    which.add_argument("--exclude-sources", help="comma-separated: only formulas from other sources")
-    p.add_argument("--match", help="only formulas where this regular expression matches (Python syntax)")
+    _selection_flags(p)
     p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("variants", help="write copies of formulas with their symbols replaced, for rendering as training data")
+    p.add_argument("--formulas", required=True, help="one formula a line, or TSV with the formula last")
+    p.add_argument("--out", required=True, help="the copies, normalized, one a line")
+    p.add_argument("--copies", type=int, default=3, help="copies of each formula (fewer where they coincide)")
+    p.add_argument("--p", type=float, default=0.5, help="chance that each distinct letter, digit or Greek letter is replaced")
+    p.add_argument("--seed", type=int, default=0)
+    _selection_flags(p)
+    p.set_defaults(run=cmd_variants)
 
     p = sub.add_parser("pack", help="pack a labels.tsv + images/ dataset into a few shard files for training")
     p.add_argument("--data", required=True, help="the dataset directory")

@@ -16,6 +16,8 @@ them. Training labels and outputs are therefore mapped to one style:
 
 from __future__ import annotations
 
+from .tokenizer import group_end
+
 STYLES = ("im2latex", "modern")
 DEFAULT_STYLE = "im2latex"  # what `LatexOCR` prints and training validation scores
 _FONTS = {"\\mathcal": "\\cal", "\\mathbf": "\\bf", "\\mathit": "\\it", "\\mathsf": "\\sf", "\\mathtt": "\\tt"}
@@ -38,24 +40,13 @@ def restyle(latex: str, style: str) -> str:
     return " ".join(_im2latex(tokens) if style == "im2latex" else _modern(tokens))
 
 
-def _close(tokens: list[str], start: int) -> int:
-    """Index of the `}` closing the group that `start` is in; len(tokens) at the top level
-    or when it is never closed."""
-    depth = 0
-    for i in range(start, len(tokens)):
-        depth += (tokens[i] == "{") - (tokens[i] == "}")
-        if depth < 0:
-            return i
-    return len(tokens)
-
-
 def _im2latex(tokens: list[str]) -> list[str]:
     """`\\mathcal { X }` -> `{ \\cal X }`, and the synonyms above."""
     out: list[str] = []
     i = 0
     while i < len(tokens):
         t = tokens[i]
-        if t in _FONTS and tokens[i + 1:i + 2] == ["{"] and (end := _close(tokens, i + 2)) < len(tokens):
+        if t in _FONTS and tokens[i + 1:i + 2] == ["{"] and (end := group_end(tokens, i + 2)) < len(tokens):
             out += ["{", _FONTS[t], *_im2latex(tokens[i + 2:end]), "}"]
             i = end + 1
             continue
@@ -95,7 +86,7 @@ def _table(tokens: list[str]) -> list[str]:
     """A whole environment, `\\begin` to `\\end`, with braced cells and `\\\\` after every row."""
     head = 1
     if tokens[0] in ("\\begin{array}", "\\begin{subarray}") and tokens[1:2] == ["{"]:
-        head = _close(tokens, 2) + 1  # the column specification
+        head = group_end(tokens, 2) + 1  # the column specification
     rows = _split(tokens[head:-1], "\\\\")
     if len(rows) > 1 and not rows[-1]:
         rows.pop()  # a final `\\\\` is already there
@@ -113,7 +104,7 @@ def _table(tokens: list[str]) -> list[str]:
 
 def _braced(cell: list[str]) -> list[str]:
     """A cell as one group: as it is when it is one already."""
-    if cell[:1] == ["{"] and _close(cell, 1) == len(cell) - 1:
+    if cell[:1] == ["{"] and group_end(cell, 1) == len(cell) - 1:
         return cell
     return ["{", *cell, "}"]
 
@@ -126,12 +117,12 @@ def _modern(tokens: list[str]) -> list[str]:
     while i < len(tokens):
         t = tokens[i]
         if t == "{" and tokens[i + 1:i + 2] and tokens[i + 1] in _DECLARATIONS:
-            end = _close(tokens, i + 1)
+            end = group_end(tokens, i + 1)
             out += [_DECLARATIONS[tokens[i + 1]], "{", *_modern(tokens[i + 2:end]), "}"]
             i = end + 1
             continue
         if t in _DECLARATIONS:
-            end = _close(tokens, i + 1)
+            end = group_end(tokens, i + 1)
             out += [_DECLARATIONS[t], "{", *_modern(tokens[i + 1:end]), "}"]
             i = end
             continue

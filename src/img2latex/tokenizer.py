@@ -62,6 +62,17 @@ def detokenize(tokens: Iterable[str]) -> str:
     return " ".join(tokens)
 
 
+def group_end(tokens: list[str], start: int) -> int:
+    """Index of the `}` closing the group that `start` is in; len(tokens) at the top level
+    or when it is never closed."""
+    depth = 0
+    for i in range(start, len(tokens)):
+        depth += (tokens[i] == "{") - (tokens[i] == "}")
+        if depth < 0:
+            return i
+    return len(tokens)
+
+
 class Vocab:
     """Token <-> id mapping with `<pad> <bos> <eos> <unk>` as ids 0-3."""
 
