@@ -28,7 +28,7 @@ def weights(tmp_path_factory):
 
     vocab = Vocab.build(["a + b = c", r"\frac { x } { y } ^ { 2 }"])
     cfg = Config(model=ModelConfig(vocab_size=len(vocab), channels=[8, 8, 16, 16], blocks=[1, 1, 1, 1], d_model=32,
-                                   heads=2, decoder_layers=2, dropout=0.0, max_tokens=24))
+                                   heads=2, encoder_layers=1, decoder_layers=2, dropout=0.0, max_tokens=24))
     torch.manual_seed(3)
     directory = tmp_path_factory.mktemp("weights")
     save_weights(Img2Latex(cfg.model), cfg, vocab, directory)

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from img2latex.models import Img2Latex
+from img2latex.models import Img2Latex, with_encoder_layers
 from img2latex.models.encoder import positions_2d
 
 
@@ -51,3 +51,17 @@ def test_beams_share_their_image_keys_and_values(tiny_model_config):
         copied = shared.reorder(np.arange(6), images=np.array([0, 0, 0, 1, 1, 1]))
         assert shared.cross[0][0].shape[0] == 2 and copied.cross[0][0].shape[0] == 6
         assert torch.allclose(model.decoder(tokens, cache=shared), model.decoder(tokens, cache=copied), atol=1e-5)
+
+
+def test_grown_encoder_predicts_as_before_and_its_new_layers_learn(tiny_model_config):
+    torch.manual_seed(0)
+    model = Img2Latex(tiny_model_config).eval()
+    grown = with_encoder_layers(model, 2)
+    assert grown.cfg.encoder_layers == 2 and model.cfg.encoder_layers == 0 and not grown.training
+    images, tokens = torch.rand(2, 1, 32, 64), torch.randint(0, 40, (2, 9))
+    with torch.no_grad():
+        assert torch.allclose(grown(images, tokens), model(images, tokens), atol=1e-6)
+    grown(images, tokens).logsumexp(-1).mean().backward()
+    assert grown.encoder.layers[1].ff[2].weight.grad.abs().sum() > 0
+    again = with_encoder_layers(grown, 1)  # grows past layers that were grown before
+    assert torch.equal(again.encoder.layers[1].ff[0].weight, grown.encoder.layers[1].ff[0].weight)

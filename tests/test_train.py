@@ -75,6 +75,12 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
         assert torch.equal(tuned.model.state_dict()[key], value)
     assert tuned.state.step == 0
 
+    cfg.train.out_dir, cfg.train.add_encoder_layers = str(tmp_path / "grown"), 1
+    grown = Trainer(cfg, progress_bar=False)
+    assert grown.cfg.model.encoder_layers == 1
+    for key, value in start.state_dict().items():
+        assert torch.equal(grown.model.state_dict()[key], value)
+
 
 def test_a_checkpoints_ema_exports_to_a_weights_directory_without_clobbering_files(cfg, tmp_path):
     pytest.importorskip("onnx", reason="ONNX export needs the `export` extra")

@@ -40,7 +40,7 @@ from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas
 from .decoding import greedy
 from .grammar import Grammar
 from .metrics import score
-from .models import Img2Latex
+from .models import Img2Latex, with_encoder_layers
 from .models.pretrain import Pretrainer
 from .style import DEFAULT_STYLE, restyle
 from .tokenizer import Vocab
@@ -194,8 +194,10 @@ class Trainer:
             np.random.seed(cfg.train.seed)
             torch.manual_seed(cfg.train.seed)
         if checkpoint is None and cfg.train.init_from:
-            start, start_cfg, self.vocab = load_weights(cfg.train.init_from)
-            cfg.model = start_cfg.model
+            start, _, self.vocab = load_weights(cfg.train.init_from)
+            if cfg.train.add_encoder_layers:
+                start = with_encoder_layers(start, cfg.train.add_encoder_layers)
+            cfg.model = start.cfg
         elif checkpoint is None:
             self.vocab = Vocab.build(f for d in cfg.data.train for f in formulas(d, cfg.data.label_style))
         cfg.model.vocab_size = len(self.vocab)

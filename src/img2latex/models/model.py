@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import nn
 
@@ -32,6 +34,26 @@ class Img2Latex(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+def with_encoder_layers(model: Img2Latex, extra: int) -> Img2Latex:
+    """A copy of a trained `model` with `extra` Transformer layers appended to its encoder.
+
+    Their output projections start at zero, so each new layer passes its input through and the
+    copy predicts exactly what `model` did: fine-tuning grows capacity without first undoing
+    what was learned (the residual-branch zero init of ReZero and Fixup).
+    """
+    cfg = dataclasses.replace(model.cfg, encoder_layers=model.cfg.encoder_layers + extra)
+    grown = Img2Latex(cfg)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    new = tuple(f"encoder.layers.{i}." for i in range(model.cfg.encoder_layers, cfg.encoder_layers))
+    if unexpected or not all(key.startswith(new) for key in missing):
+        raise ValueError(f"cannot grow this model: missing {missing}, unexpected {unexpected}")
+    for layer in grown.encoder.layers[model.cfg.encoder_layers:]:
+        for linear in (layer.attn.out, layer.ff[2]):
+            nn.init.zeros_(linear.weight)
+            nn.init.zeros_(linear.bias)
+    return grown.to(next(model.parameters()).device).train(model.training)
 
 
 def _init_weights(module: nn.Module) -> None:
