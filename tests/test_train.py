@@ -1,5 +1,7 @@
 """The training loop on a synthetic dataset: schedule, EMA, resume and fine-tuning."""
 
+import dataclasses
+
 import pytest
 import torch
 from test_data import make_dataset
@@ -76,6 +78,8 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
     assert tuned.state.step == 0
 
     cfg.train.out_dir, cfg.train.add_encoder_layers = str(tmp_path / "grown"), 1
+    with pytest.raises(ValueError, match="init_from"):
+        Trainer(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from="")), progress_bar=False)
     grown = Trainer(cfg, progress_bar=False)
     assert grown.cfg.model.encoder_layers == 1
     for key, value in start.state_dict().items():

@@ -177,6 +177,8 @@ class Trainer:
     def __init__(self, cfg: Config, resume: bool = False, progress_bar: bool = True):
         self.cfg, self.progress_bar = cfg, progress_bar
         self.out = Path(cfg.train.out_dir)
+        if cfg.train.add_encoder_layers and not cfg.train.init_from:
+            raise ValueError("train.add_encoder_layers grows the model of train.init_from: set both")
         self.out.mkdir(parents=True, exist_ok=True)
         self.rank, self.world = init_distributed(cfg.train.device)
         self.lead = self.rank == 0  # the process that evaluates, logs and saves
