@@ -63,7 +63,12 @@ def test_ema_follows_the_weights_and_applied_restores_them():
 
 def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_path):
     best = train(cfg, progress_bar=False)
+    log = tmp_path / "run" / "metrics.jsonl"
+    logged = log.read_text()
+    with log.open("a") as f:  # a record from past the checkpoint, as a run stopped between saves leaves
+        f.write('{"step": 5, "loss": 1.0}\n')
     trainer = Trainer(cfg, resume=True, progress_bar=False)
+    assert log.read_text() == logged
     saved = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["ema"]
     assert trainer.ema.updates == 4 and torch.equal(trainer.ema.shadow["encoder.stem.0.weight"],
                                                     saved["shadow"]["encoder.stem.0.weight"])

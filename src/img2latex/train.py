@@ -8,7 +8,8 @@ steps (`models/pretrain.py`). Every `eval_every` steps it scores a val subset (l
 greedy BLEU); the best model is exported as safetensors to `out_dir/best/`.
 `out_dir/last.pt` holds everything needed to resume exactly (model, optimizer, data
 position, random states); it and `best/` are replaced atomically. `out_dir/metrics.jsonl`
-gets one JSON record per log interval and per evaluation.
+gets one JSON record per log interval and per evaluation (on resume, those past the checkpoint
+are dropped, as their steps run again).
 
 Under `torchrun --nproc_per_node N -m img2latex train ...` the same script and config train
 with DistributedDataParallel (NCCL on GPUs, gloo on CPUs): each process reads its own share
@@ -25,7 +26,7 @@ import random
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Iterator, TextIO
 from pathlib import Path
 
 import numpy as np
@@ -232,7 +233,17 @@ class Trainer:
         self.ema = None
         if cfg.train.ema_decay > 0:
             self.ema = EMA(self.model, cfg.train.ema_decay, checkpoint.get("ema") if checkpoint else None)
-        self.log = (self.out / "metrics.jsonl").open("a", encoding="utf-8") if self.lead else None
+        self.log = self._open_log(resumed=checkpoint is not None) if self.lead else None
+
+    def _open_log(self, resumed: bool) -> TextIO:
+        """The metrics log, for appending. On resume, records past the checkpoint's step (logged
+        before the run stopped, for steps it now runs again) are dropped: each step logs once."""
+        path = self.out / "metrics.jsonl"
+        if resumed and path.exists():
+            lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if json.loads(line)["step"] <= self.state.step]
+            path.write_text("".join(kept), encoding="utf-8")
+        return path.open("a", encoding="utf-8")
 
     def _wrap(self, module: torch.nn.Module | None) -> torch.nn.Module | None:
         """DistributedDataParallel across processes (which also copies process 0's weights to
