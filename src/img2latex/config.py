@@ -1,7 +1,9 @@
 """Typed configuration: YAML files under `configs/` load into these dataclasses.
 
 Every knob lives in exactly one field here; a YAML key that names no field is an error,
-so a typo cannot silently leave a default in place.
+so a typo cannot silently leave a default in place. A file may start from another with
+`base: other.yaml` (a path relative to it) and give only what it changes: a run's config then
+reads as its difference from the run it continues.
 """
 
 from __future__ import annotations
@@ -131,8 +133,30 @@ def to_dict(config: Any) -> dict[str, Any]:
     return _plain(dataclasses.asdict(config))
 
 
+def _merge(under: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over`'s values in place of `under`'s; sections merge key by key, lists are replaced whole."""
+    merged = dict(under)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merge(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _read_values(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """A YAML config's values with its `base:` file's (and that file's base's, ...) beneath them."""
+    path = Path(path).resolve()
+    if path in _chain:
+        raise ValueError(f"config base loop: {' -> '.join(p.name for p in (*_chain, path))}")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    base = values.pop("base", None)
+    if base is None:
+        return values
+    return _merge(_read_values(path.parent / base, (*_chain, path)), values)
+
+
 def load_config(path: str | Path, cls: type = Config) -> Any:
-    return from_dict(yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}, cls)
+    return from_dict(_read_values(path), cls)
 
 
 def save_config(config: Any, path: str | Path) -> None:
