@@ -54,6 +54,15 @@ def test_base_gives_what_a_file_leaves_out(tmp_path):
     assert cfg.train.lr == 0.001 and cfg.train.seed == 3
 
 
+def test_base_must_name_a_file(tmp_path):
+    (tmp_path / "a.yaml").write_text("base: [b.yaml]\n")
+    with pytest.raises(ValueError, match="base must name a YAML file"):
+        load_config(tmp_path / "a.yaml")
+    (tmp_path / "a.yaml").write_text("base: missing.yaml\n")
+    with pytest.raises(FileNotFoundError, match="missing.yaml"):
+        load_config(tmp_path / "a.yaml")
+
+
 def test_base_loops_are_errors(tmp_path):
     (tmp_path / "a.yaml").write_text("base: b.yaml\n")
     (tmp_path / "b.yaml").write_text("base: a.yaml\n")

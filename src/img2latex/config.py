@@ -152,6 +152,8 @@ def _read_values(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, A
     base = values.pop("base", None)
     if base is None:
         return values
+    if not isinstance(base, str):
+        raise ValueError(f"{path.name}: base must name a YAML file, got {base!r}")
     return _merge(_read_values(path.parent / base, (*_chain, path)), values)
 
 
