@@ -19,10 +19,10 @@ def test_every_config_loads_and_fits_the_size_limit(path):
     assert Img2Latex(cfg.model).num_parameters() <= 15_000_000
 
 
-def test_the_shipped_weights_config_is_the_ninth_fine_tunes():
+def test_the_shipped_weights_config_is_the_eleventh_fine_tunes():
     shipped = load_config(PACKAGED / "config.yaml")
     shipped.model.vocab_size = 0  # set from the vocabulary when training starts
-    assert shipped == load_config(ROOT / "configs" / "finetune-v9.yaml")
+    assert shipped == load_config(ROOT / "configs" / "finetune-v11.yaml")
 
 
 def test_round_trip(tmp_path):
