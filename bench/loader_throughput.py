@@ -44,13 +44,13 @@ def loader_rate(dataset: FormulaDataset, batches: list[list[int]], workers: int)
 
 
 def step_rate(cfg, vocab: Vocab, batches: list[tuple[torch.Tensor, torch.Tensor]], bf16: bool,
-              compile: bool) -> tuple[float, float]:
+              compiled: bool) -> tuple[float, float]:
     """(seconds of the untimed warm-up pass, steps/s of the timed pass) over `batches`."""
     device = resolve_device(cfg.train.device)
     cfg.model.vocab_size = len(vocab)
     torch.manual_seed(0)
     model = Img2Latex(cfg.model).to(device).train()
-    forward = torch.compile(model) if compile else model
+    forward = torch.compile(model) if compiled else model
     optimizer = build_optimizer(model, cfg)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
@@ -95,10 +95,10 @@ def main() -> None:
     sample = list(itertools.islice(DataLoader(dataset, batch_sampler=batches, collate_fn=collate), len(batches)))
     device = resolve_device(cfg.train.device)
     precisions = (False, True) if bf16_native(device) else (False,)
-    for compile, bf16 in itertools.product((False, True) if args.compile else (False,), precisions):
-        name = ("bf16 autocast" if bf16 else "fp32") + (", torch.compile" if compile else "")
+    for compiled, bf16 in itertools.product((False, True) if args.compile else (False,), precisions):
+        name = ("bf16 autocast" if bf16 else "fp32") + (", torch.compile" if compiled else "")
         try:
-            warm_up, rate = step_rate(cfg, vocab, sample, bf16, compile)
+            warm_up, rate = step_rate(cfg, vocab, sample, bf16, compiled)
         except torch._dynamo.exc.TorchDynamoException as error:  # a compiler failure is a result too
             print(f"training steps on {device}, {name}: failed, {type(error).__name__}: {str(error).splitlines()[0]}")
             continue

@@ -109,3 +109,28 @@ def test_onnx_backend_reads_without_importing_torch(weights):
             f"assert 'torch' not in sys.modules, 'torch was imported'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_cli_export_average_saves_the_mean_of_the_weights(weights, tmp_path):
+    """`export --average A B` writes the element-wise mean (stored as fp16) and its graphs."""
+    model, cfg, vocab = load_weights(weights)
+    torch.manual_seed(5)
+    save_weights(Img2Latex(cfg.model), cfg, vocab, tmp_path / "b")
+    out = tmp_path / "mean"
+    assert main(["export", "--average", str(weights), str(tmp_path / "b"), "--onnx", str(out)]) == 0
+    a, b, mean = (load_weights(d)[0].state_dict() for d in (weights, tmp_path / "b", out))
+    floats = [k for k in a if a[k].is_floating_point()]
+    assert not torch.equal(a[floats[0]], b[floats[0]])
+    for k in a:
+        expected = (a[k] + b[k]) / 2 if k in floats else a[k]  # integer buffers: the first's
+        assert torch.allclose(mean[k], expected, atol=1e-3), k
+    assert (out / "encoder.onnx").is_file()
+
+
+def test_cli_export_average_refuses_another_architecture(weights, tmp_path, capsys):
+    model, cfg, vocab = load_weights(weights)
+    cfg.model.decoder_layers = 1
+    save_weights(Img2Latex(cfg.model), cfg, vocab, tmp_path / "smaller")
+    assert main(["export", "--average", str(weights), str(tmp_path / "smaller"), "--onnx", str(tmp_path / "out")]) == 2
+    assert "cannot average" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -159,24 +159,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
 
     out = Path(args.onnx)
-    if args.checkpoint:
-        _save_checkpoint_weights(args.checkpoint, out)
+    if args.checkpoint or args.average:
+        from .weights import average_weights, load_checkpoint
+
+        _save_weights_into(load_checkpoint(args.checkpoint) if args.checkpoint else average_weights(args.average), out)
     weights = args.weights or (out if (out / "model.safetensors").exists() else PACKAGED)
     for path in export_onnx(weights, out, quantize=args.int8):
         print(f"written: {path}")
     return 0
 
 
-def _save_checkpoint_weights(checkpoint: str, out: Path) -> None:
-    """A training checkpoint's model as `out`'s weights; refused where `out` holds other files,
+def _save_weights_into(source: tuple, out: Path) -> None:
+    """A (model, config, vocab) as `out`'s weights; refused where `out` holds other files,
     since saving replaces the whole directory."""
-    from .weights import load_checkpoint, save_weights
+    from .weights import save_weights
 
     ours = {"model.safetensors", "config.yaml", "vocab.json"}
     others = [p.name for p in out.iterdir() if p.name not in ours and p.suffix != ".onnx"] if out.is_dir() else []
     if others:
         raise ValueError(f"{out} holds other files ({', '.join(others[:3])}): choose a new directory")
-    save_weights(*load_checkpoint(checkpoint), out)
+    save_weights(*source, out)
     print(f"written: {out / 'model.safetensors'}")
 
 
@@ -257,6 +259,8 @@ def parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--weights", help="weights directory (default: the --onnx directory's own, else the shipped model)")
     source.add_argument("--checkpoint", help="a training run's last.pt: its (EMA) weights are saved to the --onnx directory too")
+    source.add_argument("--average", nargs="+", metavar="DIR",
+                        help="weights directories of one architecture: their mean is saved to the --onnx directory too")
     p.add_argument("--int8", action="store_true", help="also write dynamically quantized int8 graphs")
     p.set_defaults(run=cmd_export)
 

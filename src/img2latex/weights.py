@@ -65,3 +65,19 @@ def load_checkpoint(path: str | Path) -> tuple[Img2Latex, Config, Vocab]:
     model = Img2Latex(config.model)
     model.load_state_dict(checkpoint["ema"]["shadow"] if "ema" in checkpoint else checkpoint["model"])
     return model.eval(), config, vocab
+
+
+def average_weights(directories: list[str | Path]) -> tuple[Img2Latex, Config, Vocab]:
+    """The element-wise mean of several weights directories of one architecture and vocabulary
+    (such as two late steps of one run's line): near each other in weight space, their mean
+    often reads better than either, at one model's cost. Config and integer buffers are the
+    first directory's."""
+    loaded = [load_weights(d) for d in directories]
+    model, config, vocab = loaded[0]
+    for directory, (_, other_config, other_vocab) in zip(directories[1:], loaded[1:]):
+        if other_config.model != config.model or other_vocab.itos != vocab.itos:
+            raise ValueError(f"{directory} has another architecture or vocabulary than {directories[0]}: cannot average")
+    states = [m.state_dict() for m, _, _ in loaded]
+    model.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
+                           for k, v in states[0].items()})
+    return model, config, vocab
