@@ -113,7 +113,7 @@ def test_onnx_backend_reads_without_importing_torch(weights):
 
 def test_cli_export_average_saves_the_mean_of_the_weights(weights, tmp_path):
     """`export --average A B` writes the element-wise mean (stored as fp16) and its graphs."""
-    model, cfg, vocab = load_weights(weights)
+    _, cfg, vocab = load_weights(weights)
     torch.manual_seed(5)
     save_weights(Img2Latex(cfg.model), cfg, vocab, tmp_path / "b")
     out = tmp_path / "mean"
@@ -128,7 +128,7 @@ def test_cli_export_average_saves_the_mean_of_the_weights(weights, tmp_path):
 
 
 def test_cli_export_average_refuses_another_architecture(weights, tmp_path, capsys):
-    model, cfg, vocab = load_weights(weights)
+    _, cfg, vocab = load_weights(weights)
     cfg.model.decoder_layers = 1
     save_weights(Img2Latex(cfg.model), cfg, vocab, tmp_path / "smaller")
     assert main(["export", "--average", str(weights), str(tmp_path / "smaller"), "--onnx", str(tmp_path / "out")]) == 2

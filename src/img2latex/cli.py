@@ -160,26 +160,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = Path(args.onnx)
     if args.checkpoint or args.average:
-        from .weights import average_weights, load_checkpoint
+        from .weights import average_weights, load_checkpoint, save_weights
 
-        _save_weights_into(load_checkpoint(args.checkpoint) if args.checkpoint else average_weights(args.average), out)
+        _refuse_other_files(out)  # before loading: saving replaces the whole directory
+        save_weights(*(load_checkpoint(args.checkpoint) if args.checkpoint else average_weights(args.average)), out)
+        print(f"written: {out / 'model.safetensors'}")
     weights = args.weights or (out if (out / "model.safetensors").exists() else PACKAGED)
     for path in export_onnx(weights, out, quantize=args.int8):
         print(f"written: {path}")
     return 0
 
 
-def _save_weights_into(source: tuple, out: Path) -> None:
-    """A (model, config, vocab) as `out`'s weights; refused where `out` holds other files,
-    since saving replaces the whole directory."""
-    from .weights import save_weights
-
+def _refuse_other_files(out: Path) -> None:
+    """Weights may only be saved into a new directory or a weights directory, since saving
+    replaces the whole directory."""
     ours = {"model.safetensors", "config.yaml", "vocab.json"}
     others = [p.name for p in out.iterdir() if p.name not in ours and p.suffix != ".onnx"] if out.is_dir() else []
     if others:
         raise ValueError(f"{out} holds other files ({', '.join(others[:3])}): choose a new directory")
-    save_weights(*source, out)
-    print(f"written: {out / 'model.safetensors'}")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
