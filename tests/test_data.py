@@ -6,11 +6,11 @@ from PIL import Image
 
 from img2latex.config import AugmentConfig, DataConfig
 from img2latex.data import read_labels
-from img2latex.dataset import Augment, BucketBatchSampler, FormulaDataset, collate
+from img2latex.dataset import Augment, BucketBatchSampler, FormulaDataset, collate, token_key
 from img2latex.tokenizer import Vocab
 
 
-def make_dataset(root, n=10):
+def make_dataset(root, n=10, label="x ^ {{ {} }}"):
     (root / "images").mkdir(parents=True)
     lines = []
     rng = np.random.default_rng(0)
@@ -18,7 +18,7 @@ def make_dataset(root, n=10):
         img = np.full((20 + 3 * i, 60 + 10 * i), 255, np.uint8)
         img[5:12, 5:40] = rng.integers(0, 100)
         Image.fromarray(img).save(root / "images" / f"{i}.png")
-        lines.append(f"{i}.png\tx ^ {{ {i} }}")
+        lines.append(f"{i}.png\t{label.format(i)}")
     lines.append("broken line without a tab")
     (root / "labels.tsv").write_text("\n".join(lines) + "\n")
     return Vocab.build(f for _, f in read_labels(root))
@@ -36,6 +36,13 @@ def test_dataset_items_limits_and_repeat(tmp_path):
     assert len(ds) == 2 * 7  # widths 60..150: three are over 120
     image, ids = ds[0]
     assert image.shape[0] == 1 and image.dtype == torch.float32 and ids[0] == vocab.bos_id
+
+
+def test_excluded_formulas_are_left_out_whatever_their_spacing(tmp_path):
+    vocab = make_dataset(tmp_path)
+    ds = FormulaDataset([tmp_path], vocab, DataConfig(), exclude=frozenset({token_key("x ^ {  3 }"), "y"}))
+    assert ds.excluded == 1 and len(ds) == 9
+    assert vocab.encode("x ^ { 3 }") not in [ids for _, ids in ds.items]
 
 
 def test_augmentation_is_deterministic_per_epoch_and_index(tmp_path):

@@ -134,3 +134,12 @@ def test_cli_export_average_refuses_another_architecture(weights, tmp_path, caps
     assert main(["export", "--average", str(weights), str(tmp_path / "smaller"), "--onnx", str(tmp_path / "out")]) == 2
     assert "cannot average" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_cli_export_average_keeps_a_directory_that_holds_other_files(weights, tmp_path, capsys):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["export", "--average", str(weights), str(weights), "--onnx", str(out)]) == 2
+    assert "holds other files (notes.txt)" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"

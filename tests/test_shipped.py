@@ -13,7 +13,11 @@ from img2latex.weights import PACKAGED, load_weights
 
 pytestmark = needs_val
 FIRST = 40
-MIN_BLEU, MAX_EDIT_DISTANCE = 0.60, 0.32  # the shipped model: BLEU 0.746, edit distance 0.175 on these 40
+# val images whose formula (from the corpus's im2markup sample) the shipped weights were trained on:
+# `python bench/val_overlap.py --config configs/finetune-v12.yaml`; left out of the read test
+TRAINED = {"1.png", "6.png", "11.png", "15.png", "19.png", "22.png", "23.png", "37.png", "43.png", "45.png",
+           "60.png", "65.png", "67.png", "70.png"}
+MIN_BLEU, MAX_EDIT_DISTANCE = 0.60, 0.32  # the shipped model: BLEU 0.755, edit distance 0.167 on these 40
 EXACT = {"4.png", "9.png", "21.png", "36.png", "186.png", "204.png", "221.png",  # read exactly by greedy decoding
          "53.png", "57.png", "111.png"}  # \operatorname in im2latex-100k's italic (render.OPERATORNAMES)
 MIN_EXACT = 8
@@ -27,7 +31,7 @@ def test_shipped_weights_load_and_fit_the_limits():
 
 
 def test_shipped_weights_read_val_images():
-    items = read_labels(VAL)[:FIRST]
+    items = [item for item in read_labels(VAL) if item[0] not in TRAINED][:FIRST]
     predictions = LatexOCR().predict_batch([VAL / "images" / name for name, _ in items])
     scores = score([f for _, f in items], [p.latex for p in predictions])
     assert scores.bleu >= MIN_BLEU and scores.edit_distance <= MAX_EDIT_DISTANCE

@@ -15,9 +15,10 @@ from img2latex.weights import load_checkpoint, load_weights
 @pytest.fixture
 def cfg(tmp_path, tiny_model_config):
     make_dataset(tmp_path / "data")
+    make_dataset(tmp_path / "val", n=4, label="{{ x }} ^ {{ {} }}")  # formulas of their own: never trained on
     return Config(
         model=tiny_model_config,
-        data=DataConfig(train=[str(tmp_path / "data")], val=str(tmp_path / "data"), val_subset=4, max_label_tokens=20,
+        data=DataConfig(train=[str(tmp_path / "data")], val=str(tmp_path / "val"), val_subset=4, max_label_tokens=20,
                         batch_size=4, num_workers=0),
         train=TrainConfig(out_dir=str(tmp_path / "run"), device="cpu", max_steps=4, eval_every=2, save_every=2,
                           warmup_steps=2, threads=1, ema_decay=0.9, bf16=False),
@@ -107,6 +108,14 @@ def test_a_checkpoints_ema_exports_to_a_weights_directory_without_clobbering_fil
     (out / "notes.txt").write_text("mine")
     assert main(["export", "--checkpoint", str(last), "--onnx", str(out)]) == 2
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_validation_formulas_are_never_trained_on(cfg, tmp_path, capsys):
+    (tmp_path / "data" / "labels.tsv").write_text((tmp_path / "data" / "labels.tsv").read_text() + "0.png\t{ x } ^ { 1 }\n")
+    assert len(Trainer(cfg, progress_bar=False).train_set) == 10 and "left out 1 " in capsys.readouterr().out
+    cfg.data.val = cfg.data.train[0]
+    with pytest.raises(ValueError, match="no training images left"):
+        Trainer(cfg, progress_bar=False)
 
 
 def test_a_packed_directory_with_respelled_labels_gives_the_vocabulary(cfg, tmp_path):

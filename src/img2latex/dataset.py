@@ -88,14 +88,16 @@ class FormulaDataset(Dataset):
     plain (`labels.tsv` + `images/`) or packed into shards (`img2latex pack`)."""
 
     def __init__(self, directories: list[str | Path], vocab: Vocab, cfg: DataConfig, augment: bool = False,
-                 limit: int | None = None, repeat: list[int] | None = None, seed: int = 0, style: str = ""):
+                 limit: int | None = None, repeat: list[int] | None = None, seed: int = 0, style: str = "",
+                 exclude: frozenset[str] = frozenset()):
         """Labels longer than `max_label_tokens` and images over the size limits are left out;
         `limit` caps the items kept from each directory.
 
         `repeat[k]` lists directory k's items that many times (oversampling a source);
-        `style` respells the labels (style.py), "" keeps them as written.
+        `style` respells the labels (style.py), "" keeps them as written;
+        labels in `exclude` (as `token_key` writes them) are left out and counted in `excluded`.
         """
-        self.vocab, self.cfg, self.seed, self.epoch = vocab, cfg, seed, 0
+        self.vocab, self.cfg, self.seed, self.epoch, self.excluded = vocab, cfg, seed, 0, 0
         self.augment = cfg.augment if augment and cfg.augment.enabled else None
         self.items: list[tuple[Path | PackedImage, list[int]]] = []
         self.sizes: list[tuple[int, int]] = []
@@ -104,6 +106,9 @@ class FormulaDataset(Dataset):
             for source, size, formula in _listing(Path(directory)):
                 if limit is not None and len(kept) == limit:
                     break
+                if exclude and token_key(formula) in exclude:
+                    self.excluded += 1
+                    continue
                 ids = vocab.encode(restyle(formula, style) if style else formula)
                 if len(ids) - 2 <= cfg.max_label_tokens and size[0] <= cfg.max_height and size[1] <= cfg.max_width:
                     kept.append(((source, ids), size))
@@ -139,6 +144,11 @@ def formulas(directory: str | Path, style: str = "") -> Iterator[str]:
     directory = Path(directory)
     for *_, formula in read_index(directory) if is_packed(directory) else read_labels(directory):
         yield restyle(formula, style) if style else formula
+
+
+def token_key(formula: str) -> str:
+    """A formula's tokens joined by single spaces: labels equal up to spacing share a key."""
+    return " ".join(formula.split())
 
 
 def _listing(directory: Path) -> Iterator[tuple[Path | PackedImage, tuple[int, int], str]]:

@@ -37,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from .config import Config, from_dict, save_config, to_dict
-from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas
+from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas, token_key
 from .decoding import greedy
 from .grammar import Grammar
 from .metrics import score
@@ -210,8 +210,14 @@ class Trainer:
             save_config(cfg, self.out / "config.yaml")
             self.vocab.save(self.out / "vocab.json")
 
-        self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True,
+        val_formulas = frozenset(token_key(f) for f in formulas(cfg.data.val))  # never trained on
+        self.train_set = FormulaDataset(cfg.data.train, self.vocab, cfg.data, augment=True, exclude=val_formulas,
                                         repeat=cfg.data.train_repeat, seed=cfg.train.seed, style=cfg.data.label_style)
+        if not len(self.train_set):
+            raise ValueError(f"no training images left in {', '.join(cfg.data.train)} (size limits, or every formula"
+                             f" is one of the {len(val_formulas)} validation formulas)")
+        if self.lead and self.train_set.excluded:
+            print(f"left out {self.train_set.excluded} training images whose formula is a validation formula", flush=True)
         self.val_set = FormulaDataset([cfg.data.val], self.vocab, cfg.data, limit=cfg.data.val_subset)
         self.grammar = Grammar(self.vocab)
         self.sampler = BucketBatchSampler(self.train_set.sizes, cfg.data.batch_size, cfg.data.max_batch_pixels, cfg.train.seed)
