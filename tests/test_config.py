@@ -18,7 +18,7 @@ def test_every_config_loads_and_fits_the_size_limit(path):
 
 
 def test_the_shipped_weights_config_is_the_eleventh_fine_tunes():
-    """The shipped weights are the mean of the eleventh and twelfth fine-tunes (`export --average`),
+    """The shipped weights are the mean of the eleventh to thirteenth fine-tunes (`export --average`),
     which keeps the first directory's config."""
     shipped = load_config(PACKAGED / "config.yaml")
     shipped.model.vocab_size = 0  # set from the vocabulary when training starts

@@ -17,7 +17,7 @@ FIRST = 40
 # `python bench/val_overlap.py --config configs/finetune-v12.yaml`; left out of the read test
 TRAINED = {"1.png", "6.png", "11.png", "15.png", "19.png", "22.png", "23.png", "37.png", "43.png", "45.png",
            "60.png", "65.png", "67.png", "70.png"}
-MIN_BLEU, MAX_EDIT_DISTANCE = 0.60, 0.32  # the shipped model: BLEU 0.755, edit distance 0.167 on these 40
+MIN_BLEU, MAX_EDIT_DISTANCE = 0.60, 0.32  # the shipped model: BLEU 0.757, edit distance 0.166 on these 40
 EXACT = {"4.png", "9.png", "21.png", "36.png", "186.png", "204.png", "221.png",  # read exactly by greedy decoding
          "53.png", "57.png", "111.png"}  # \operatorname in im2latex-100k's italic (render.OPERATORNAMES)
 MIN_EXACT = 8
