@@ -53,7 +53,8 @@ def main() -> None:
     ap.add_argument("--config", required=True)
     args = ap.parse_args()
     cfg = load_config(args.config)
-    repeats = cfg.data.train_repeat or [1] * len(cfg.data.train)
+    repeat = cfg.data.train_repeat  # as FormulaDataset reads it: 1 where the list stops short
+    repeats = [repeat[k] if k < len(repeat) else 1 for k in range(len(cfg.data.train))]
     print(f"`python bench/label_habits.py --config {args.config}`\n")
     print("| labels | " + " | ".join(HABITS) + " |\n|" + " --- |" * (len(HABITS) + 1))
     mix: dict[str, int] = {}
