@@ -4,7 +4,8 @@ The image does not show whether a fraction was braced (`{ a \\over b }` is label
 `{ \\frac { a } { b } }`), which spacing command made a blank or whether `(` was `\\left(`: the
 model can only learn how often authors wrote each from its training labels. This counts those
 habits in each training directory of `--config` (labels respelled in its `data.label_style`, as
-training sees them), in the mix its `data.train_repeat` weights make, and in the val labels.
+training sees them), in the mix its `data.train_repeat` weights make, in the val labels and,
+with `--predictions`, in what a model wrote for val (`img2latex evaluate --save-predictions`).
 
     python bench/label_habits.py --config configs/finetune-v14.yaml
 """
@@ -12,6 +13,8 @@ training sees them), in the mix its `data.train_repeat` weights make, and in the
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Iterable
 
 from img2latex.config import load_config
@@ -51,11 +54,12 @@ def habits(c: dict[str, int]) -> list[str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", required=True)
+    ap.add_argument("--predictions", nargs="*", default=[], help="JSONL files of `evaluate --save-predictions`")
     args = ap.parse_args()
     cfg = load_config(args.config)
     repeat = cfg.data.train_repeat  # as FormulaDataset reads it: 1 where the list stops short
     repeats = [repeat[k] if k < len(repeat) else 1 for k in range(len(cfg.data.train))]
-    print(f"`python bench/label_habits.py --config {args.config}`\n")
+    print(f"`python bench/label_habits.py {' '.join(sys.argv[1:])}`\n")
     print("| labels | " + " | ".join(HABITS) + " |\n|" + " --- |" * (len(HABITS) + 1))
     mix: dict[str, int] = {}
     for directory, repeat in zip(cfg.data.train, repeats):
@@ -65,6 +69,10 @@ def main() -> None:
             mix[k] = mix.get(k, 0) + repeat * v
     print(f"| training mix (`train_repeat` {repeats}) | " + " | ".join(habits(mix)) + " |")
     print(f"| val (`{cfg.data.val}`) | " + " | ".join(habits(count(f for _, f in read_labels(cfg.data.val)))) + " |")
+    for path in args.predictions:
+        with open(path, encoding="utf-8") as f:
+            written = [json.loads(line).get("latex") or "" for line in f]
+        print(f"| predicted for val (`{path}`) | " + " | ".join(habits(count(written))) + " |")
 
 
 if __name__ == "__main__":

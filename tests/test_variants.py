@@ -1,7 +1,11 @@
 import random
+from collections import Counter
+
+import pytest
 
 from img2latex.cli import main
-from img2latex.variants import CLASSES, substitute, variants
+from img2latex.grammar import SPACING
+from img2latex.variants import CLASSES, respace, spacing_mix, substitute, variants
 
 FORMULA = "\\frac { a } { a b } + { \\cal F } _ { 1 2 } ( \\alpha ) = \\Gamma ^ { 2 } \\, c"
 LITERALS = [  # words, names, sizes and column layouts: nothing in them may change
@@ -67,3 +71,38 @@ def test_cli_writes_the_selected_sources_copies(tmp_path) -> None:
                  "--out", str(out)]) == 0
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines and all(line.split()[1] == "=" and "\\alpha" not in line for line in lines)
+    # spacing to add but none in the formulas to draw it from: one clear line, no traceback
+    assert main(["variants", "--formulas", str(corpus), "--spaces", "1", "--out", str(out)]) == 2
+
+
+MIX = Counter({"\\;": 3, "~": 1})
+
+
+def test_spacing_goes_only_between_whole_atoms_outside_braces_and_numbers() -> None:
+    tokens = "\\frac { a } { b } ^ { 2 } + \\big | \\left( x _ { 1 } \\right) = 1 2 . 5 \\, y".split()
+    before_added: set[str] = set()
+    for seed in range(200):
+        out = respace(tokens, random.Random(seed), spaces=3.0, mix=MIX)
+        assert [t for t in out if t not in MIX] == tokens  # only spacing commands are added
+        before_added |= {after for t, after in zip(out, out[1:]) if t in MIX}
+    # not into a group, before a script or a closing delimiter, after a sizer, inside a number
+    # or beside another spacing command
+    assert before_added == {"+", "\\big", "\\left(", "x", "=", "1"}
+
+
+def test_respace_adds_about_the_asked_number_from_the_mix() -> None:
+    tokens = "a + b + c + d + e + f + g + h".split()
+    added = [t for seed in range(400) for t in respace(tokens, random.Random(seed), 1.5, MIX) if t in MIX]
+    assert 1.3 < len(added) / 400 < 1.7
+    assert 0.65 < added.count("\\;") / len(added) < 0.85  # the mix's 3 : 1
+    assert respace(tokens, random.Random(0), 0.0, MIX) == tokens
+
+
+def test_variants_draw_spacing_from_the_formulas_own_mix() -> None:
+    formulas = ["a + b = c \\; d", "x + y - z"]
+    copies = variants(formulas, copies=10, p=0.0, seed=3, spaces=2.0)
+    spacing = [t for c in copies for t in c.split() if t in SPACING]
+    assert set(spacing) == {"\\;"} and len(spacing) > len(copies)  # the only one the formulas use
+    assert spacing_mix([f.split() for f in formulas]) == Counter({"\\;": 1})
+    with pytest.raises(ValueError, match="no spacing command"):
+        variants(["x + y"], copies=1, spaces=1.0)

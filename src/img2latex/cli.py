@@ -138,7 +138,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_variants(args: argparse.Namespace) -> int:
     from .variants import variants
 
-    copies = variants(_formulas(args), args.copies, p=args.p, seed=args.seed)
+    copies = variants(_formulas(args), args.copies, p=args.p, seed=args.seed, spaces=args.spaces)
     Path(args.out).write_text("".join(f + "\n" for f in copies), encoding="utf-8")
     print(f"wrote {len(copies)} formulas to {args.out}")
     return 0
@@ -236,6 +236,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="the copies, normalized, one a line")
     p.add_argument("--copies", type=int, default=3, help="copies of each formula (fewer where they coincide)")
     p.add_argument("--p", type=float, default=0.5, help="chance that each distinct letter, digit or Greek letter is replaced")
+    p.add_argument("--spaces", type=float, default=0.0,
+                   help="spacing commands added to each copy on average, drawn from the formulas' own mix of them")
     p.add_argument("--seed", type=int, default=0)
     _selection_flags(p)
     p.set_defaults(run=cmd_variants)
