@@ -8,10 +8,10 @@ the layout but shows other glyphs in them, so the model has to read the image ra
 recall the formula (docs/TRAINING.md, "Training data v4").
 
 Copies can also get spacing commands (`\\,`, `~`, `\\quad`, ...) between their atoms: val's
-labels hold 1.20 a formula, rvente/TeXNet's 0.27, and a model trained on such data writes 0.60
-(bench/label_habits.py), most often leaving out a `\\,`. Rendered, an added command shows as a
-blank of its width, so the model learns to read blanks; which command fills a gap is drawn from
-the formulas' own mix of them (docs/TRAINING.md, "Training data v6").
+labels hold 1.20 a formula, rvente/TeXNet's 0.27, and the fourteenth fine-tune, trained on
+them, writes 0.60 (bench/label_habits.py), most often leaving out a `\\,`. Rendered, an added
+command shows as a blank of its width, so the model learns to read blanks; which command fills
+a gap is drawn from the formulas' own mix of them (docs/TRAINING.md, "Training data v6").
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ _NUMERAL = frozenset(string.digits + ".")  # `1 . 5 4` is one number to a reader
 
 def _gaps(tokens: list[str]) -> list[int]:
     """Indices `i` where a spacing command can go before `tokens[i]`: between two whole atoms
-    outside any braces and any number, where authors space most (73% of rvente/TeXNet's)."""
+    outside any braces and any number, where authors space most."""
     gaps: list[int] = []
     depth = 0
     for i, (before, token) in enumerate(zip(tokens, tokens[1:]), start=1):
