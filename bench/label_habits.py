@@ -13,14 +13,15 @@ with `--predictions`, in what a model wrote for val (`img2latex evaluate --save-
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Iterable
 
+from compare_predictions import read
 from img2latex.config import load_config
 from img2latex.data import read_labels
 from img2latex.dataset import formulas
 from img2latex.grammar import SPACING
+from img2latex.tokenizer import tokenize
 
 HABITS = ("formulas", "braced \\frac (share of \\frac)", "\\left( (share of opening parentheses)",
           "spacing commands per formula", "braces per 100 tokens")
@@ -30,7 +31,7 @@ def count(labels: Iterable[str]) -> dict[str, int]:
     """Raw counts over formulas, the ratios' numerators and denominators."""
     c = dict.fromkeys(("formulas", "tokens", "frac", "braced_frac", "paren", "left_paren", "spacing", "braces"), 0)
     for formula in labels:
-        tokens = formula.split()
+        tokens = tokenize(formula)  # not split(): `\\ ` is one token
         c["formulas"] += 1
         c["tokens"] += len(tokens)
         for i, t in enumerate(tokens):
@@ -70,8 +71,7 @@ def main() -> None:
     print(f"| training mix (`train_repeat` {repeats}) | " + " | ".join(habits(mix)) + " |")
     print(f"| val (`{cfg.data.val}`) | " + " | ".join(habits(count(f for _, f in read_labels(cfg.data.val)))) + " |")
     for path in args.predictions:
-        with open(path, encoding="utf-8") as f:
-            written = [json.loads(line).get("latex") or "" for line in f]
+        written = [p.get("latex") or "" for p in read(path)]
         print(f"| predicted for val (`{path}`) | " + " | ".join(habits(count(written))) + " |")
 
 

@@ -8,8 +8,8 @@ the layout but shows other glyphs in them, so the model has to read the image ra
 recall the formula (docs/TRAINING.md, "Training data v4").
 
 Copies can also get spacing commands (`\\,`, `~`, `\\quad`, ...) between their atoms: val's
-labels hold 1.20 a formula, rvente/TeXNet's 0.27, and the fourteenth fine-tune, trained on
-them, writes 0.60 (bench/label_habits.py), most often leaving out a `\\,`. Rendered, an added
+labels hold 1.41 a formula, rvente/TeXNet's 0.31, and the fourteenth fine-tune, trained on
+them, writes 0.69 (bench/label_habits.py), most often leaving out a `\\,`. Rendered, an added
 command shows as a blank of its width, so the model learns to read blanks; which command fills
 a gap is drawn from the formulas' own mix of them (docs/TRAINING.md, "Training data v6").
 """
