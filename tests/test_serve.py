@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from conftest import VAL, needs_val
+from conftest import VAL, needs_latex, needs_val
 from img2latex import LatexOCR
 from img2latex.serve import MAX_UPLOAD_BYTES, create_app
 
@@ -87,13 +87,29 @@ def test_beam_out_of_range_is_a_4xx(client):
     assert r.status_code == 422
 
 
+@needs_latex
+def test_rerank_parameter_picks_from_the_beam(client, ocr):
+    r = client.post("/api/predict?beam=3&rerank=true", files={"file": ("f.png", val_image("5.png"), "image/png")})
+    assert r.status_code == 200
+    expected = ocr.predict_batch([VAL / "images" / "5.png"], beam=3, rerank=True)[0]
+    assert r.json()["latex"] == expected.latex and len(r.json()["alternatives"]) == 2
+    r = client.post("/api/predict?beam=1&rerank=true", files={"file": ("f.png", val_image(), "image/png")})
+    assert r.status_code == 400 and "beam=2 or more" in r.json()["detail"]
+
+
+def test_rerank_without_tex_is_a_503(client, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    r = client.post("/api/predict?rerank=true", files={"file": ("f.png", val_image(), "image/png")})
+    assert r.status_code == 503 and "pdflatex" in r.json()["detail"]
+
+
 def test_slow_reading_ends_with_504(ocr):
     class Slow:
         backend = "slow"
 
-        def predict_batch(self, images, beam=None, errors="raise"):
+        def predict_batch(self, images, beam=None, errors="raise", rerank=None):
             time.sleep(0.5)
-            return ocr.predict_batch(images, beam, errors)
+            return ocr.predict_batch(images, beam, errors, rerank)
 
     with TestClient(create_app(Slow(), timeout_s=0.1)) as client:
         r = client.post("/api/predict", files={"file": ("f.png", val_image(), "image/png")})
@@ -116,11 +132,11 @@ def test_a_failing_model_answers_500_and_the_server_goes_on(ocr):
         backend = "flaky"
         calls = 0
 
-        def predict_batch(self, images, beam=None, errors="raise"):
+        def predict_batch(self, images, beam=None, errors="raise", rerank=None):
             Flaky.calls += 1
             if Flaky.calls == 1:
                 raise RuntimeError("out of memory")
-            return ocr.predict_batch(images, beam, errors)
+            return ocr.predict_batch(images, beam, errors, rerank)
 
     with TestClient(create_app(Flaky())) as client:
         first = client.post("/api/predict", files={"file": ("f.png", val_image(), "image/png")})

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import VAL, needs_val
+from conftest import VAL, needs_latex, needs_val
 from img2latex import LatexOCR
 from img2latex.serve import create_app
 
@@ -82,3 +82,18 @@ def test_upload_reads_renders_and_copies(server, tmp_path):
         page.screenshot(path=str(tmp_path / "web.png"), full_page=True)
         browser.close()
     assert (tmp_path / "web.png").stat().st_size > 10_000
+
+
+@needs_latex
+def test_the_rerank_box_asks_for_render_and_compare(server):
+    image = VAL / "images" / "5.png"
+    expected = LatexOCR().predict_batch([image], beam=5, rerank=True)[0]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless"])
+        page = browser.new_page()
+        page.goto(server)
+        page.check("#rerank")
+        page.set_input_files("#file", str(image))
+        sync_api.expect(page.locator("#latex")).to_have_value(expected.latex, timeout=30_000)
+        assert page.locator("#alternatives li").count() == 1 + len(expected.alternatives)
+        browser.close()

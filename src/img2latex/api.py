@@ -14,11 +14,13 @@ the PyTorch backend imports torch, which takes longer than the rest of start-up 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import rerank as render_compare
 from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
@@ -44,7 +46,7 @@ class Prediction:
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
                  threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
-                 grammar: bool = True):
+                 grammar: bool = True, rerank: bool = False):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
@@ -54,6 +56,9 @@ class LatexOCR:
         `grammar`: decode only LaTeX whose braces, environments and `\\left`/`\\right` nest,
         with at most `grammar.MAX_SPACES` spacing commands in a row (see grammar.py); False
         shows what the model writes unaided.
+        `rerank`: typeset the beam's readings with pdflatex and prefer the one that looks like
+        the image (rerank.py); needs a beam of 2 or more, and pdflatex and pdftoppm. A call to
+        `predict_batch` can say otherwise.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -62,6 +67,7 @@ class LatexOCR:
         if backend == "auto":
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
         self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style
+        self.rerank = rerank
         self.model: StepModel
         if backend == "torch":
             self.model, self.config, self.vocab = _torch_model(directory, device, threads)
@@ -85,14 +91,21 @@ class LatexOCR:
                               autoscale=self.autoscale)
         return [view[None] for view in views]
 
-    def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise") -> list[Prediction]:
+    def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise",
+                      rerank: bool | None = None) -> list[Prediction]:
         """Read many images, batched by size; results in input order.
 
         errors="raise" raises ValueError at the first unusable image; errors="keep" returns a
         Prediction with `error` set for it and reads the others.
         """
+        beam, rerank = beam or self.beam, self.rerank if rerank is None else rerank
+        if rerank:
+            if beam < 2:
+                raise ValueError("reranking chooses among the beam's readings: use a beam of 2 or more")
+            render_compare.check_tools()
         inputs: list[tuple[int, np.ndarray]] = []  # (image index, model input)
         results = [Prediction() for _ in images]
+        read: dict[int, np.ndarray] = {}  # image index -> the model input its reading came from
         for k, image in enumerate(images):
             try:
                 inputs += [(k, view) for view in self.load(image)]
@@ -103,7 +116,6 @@ class LatexOCR:
         # Beam search's `beam` rows per image share the image's keys/values (the bulk of the
         # cache), so it batches as many images as greedy (measured: 35% more images/s than a
         # `beam`-th of them).
-        beam = beam or self.beam
         sizes = [tuple(view.shape[1:]) for _, view in inputs]
         for rows in size_batches(sizes, self.batch_size, BATCH_PIXELS):
             batch = pad_batch([inputs[r][1] for r in rows])
@@ -112,8 +124,21 @@ class LatexOCR:
                 if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
                     continue  # the other view of this image read better
                 best, *rest = [(restyle(self.vocab.decode(h.ids), self.style), h.score) for h in hyps]
-                results[k] = Prediction(best[0], best[1], rest)
+                results[k], read[k] = Prediction(best[0], best[1], rest), inputs[r][1][0]
+        if rerank:
+            self._rerank(results, read)
         return results
+
+    def _rerank(self, results: list[Prediction], read: dict[int, np.ndarray]) -> None:
+        """Reorder each image's readings by render and compare, against the input it was read from."""
+        keys = sorted(read)
+        readings = [[(results[k].latex, results[k].score), *results[k].alternatives] for k in keys]
+        texts = [[latex for latex, _ in rs] for rs in readings]
+        found = render_compare.distances([render_compare.paper(read[k]) for k in keys], texts,
+                                         render_compare.renderings(texts, os.cpu_count() or 1))
+        for k, rs, ds in zip(keys, readings, found):
+            best, *rest = [rs[i] for i in render_compare.order([score for _, score in rs], ds)]
+            results[k] = Prediction(best[0], best[1], rest)
 
     def decode(self, batch: np.ndarray, beam: int) -> list[list[Hypothesis]]:
         if beam <= 1:

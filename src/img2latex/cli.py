@@ -44,6 +44,13 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                         "spacing commands in a row (default: they nest, and at most two spaces come in a row)")
 
 
+def _beam_flags(p: argparse.ArgumentParser) -> None:
+    """How predict and evaluate search: the beam, and whether render and compare picks from it."""
+    p.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
+    p.add_argument("--rerank", action="store_true",
+                   help="typeset the beam's readings with pdflatex and take the one most like the image (needs --beam 2 or more)")
+
+
 def _selection_flags(p: argparse.ArgumentParser) -> None:
     """The options that pick formulas from a corpus TSV (see `_formulas`)."""
     which = p.add_mutually_exclusive_group()
@@ -56,7 +63,7 @@ def _ocr(args: argparse.Namespace) -> LatexOCR:
     from .api import LatexOCR
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
-                    style=args.style, grammar=args.grammar)
+                    style=args.style, grammar=args.grammar, rerank=args.rerank)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -195,14 +202,14 @@ def parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="print the LaTeX of images (files or folders)")
     p.add_argument("images", nargs="+")
-    p.add_argument("--beam", type=int, default=1, help="beam width (1: greedy)")
+    _beam_flags(p)
     p.add_argument("--format", choices=["text", "jsonl"], default="text")
     _model_flags(p)
     p.set_defaults(run=cmd_predict)
 
     p = sub.add_parser("evaluate", help="score a model on a labels.tsv + images/ dataset")
     p.add_argument("--data", required=True)
-    p.add_argument("--beam", type=int, default=1)
+    _beam_flags(p)
     p.add_argument("--limit", type=int, help="first N images only")
     p.add_argument("--out", default="results/eval", help="report path prefix (.json and .md)")
     p.add_argument("--save-predictions", help="JSONL file of every prediction")
@@ -268,7 +275,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="127.0.0.1: this machine only")
     p.add_argument("--port", type=int, default=8000)
     _model_flags(p)
-    p.set_defaults(run=cmd_serve, beam=1)  # the beam width is chosen per request
+    p.set_defaults(run=cmd_serve, beam=1, rerank=False)  # the beam width is chosen per request
     return ap
 
 

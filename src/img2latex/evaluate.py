@@ -43,7 +43,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     references = [formula for _, formula in items]
     result = {
         "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
-        "grammar": ocr.grammar is not None,
+        "grammar": ocr.grammar is not None, "rerank": ocr.rerank,
         **score(references, [p.latex for p in predictions]).as_dict(),
         "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
@@ -70,7 +70,8 @@ def to_markdown(result: dict) -> str:
             ("token accuracy", "token_accuracy"), ("nested outputs", "nested"), ("images/s", "images_per_second")]
     scale = f", images scaled {result['scale']}x" if result.get("scale", 1.0) != 1.0 else ""
     lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
-             f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'})", "",
+             f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'}"
+             f"{', reranked by rendering' if result.get('rerank') else ''})", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -163,6 +163,18 @@ def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[R
     with tempfile.TemporaryDirectory(prefix="img2latex-render-") as tmp:
         _render_into(pending, Path(tmp), style, results)
     return [results[i] for i, _ in items]
+
+
+def render_all(formulas: list[str], style: Style = Style(), workers: int = 2, chunk: int = 64) -> list[Rendered]:
+    """Render formulas in memory, in chunks over `workers` threads; results in input order.
+
+    Threads, not processes: the work is in pdflatex and pdftoppm, which run as processes of
+    their own, and threads are safe to start inside a server (no fork of its threads).
+    """
+    items = list(enumerate(formulas))
+    jobs = [items[k : k + chunk] for k in range(0, len(items), chunk)]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(jobs)))) as pool:
+        return [r for results in pool.map(render_chunk, jobs, [style] * len(jobs)) for r in results]
 
 
 def _render_into(pending: list[tuple[int, str]], workdir: Path, style: Style, results: dict[int, Rendered]) -> None:

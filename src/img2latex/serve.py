@@ -2,6 +2,7 @@
 
 - `POST /api/predict?beam=5`: the image as the multipart form field `file`, or JSON
   `{"image": "<base64>"}`; answers `{"latex", "score", "alternatives", "seconds"}`.
+  `&rerank=true` picks among the beam's readings by typesetting them (rerank.py).
 - `GET /api/health`, OpenAPI docs at `/docs`, the web page at `/`.
 
 One model is loaded once. Requests wait in one queue that a single worker thread reads,
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api import LatexOCR, Prediction
 from .image import ImageTooLarge, load_gray
+from .rerank import check_tools
 
 MAX_UPLOAD_BYTES = 10 * 2**20
 TIMEOUT_S = 30.0
@@ -84,6 +86,7 @@ class LimitUploads:
 class Job:
     gray: np.ndarray
     beam: int
+    rerank: bool
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -103,8 +106,8 @@ class Reader:
         yield
         worker.cancel()
 
-    async def read(self, gray: np.ndarray, beam: int) -> Prediction:
-        job = Job(gray, beam)
+    async def read(self, gray: np.ndarray, beam: int, rerank: bool = False) -> Prediction:
+        job = Job(gray, beam, rerank)
         await self.queue.put(job)
         return await job.done
 
@@ -115,11 +118,11 @@ class Reader:
             while not self.queue.empty() and len(jobs) < MAX_BATCH:
                 jobs.append(self.queue.get_nowait())
             jobs = [job for job in jobs if not job.done.done()]  # skip requests that timed out meanwhile
-            for beam in sorted({job.beam for job in jobs}):
-                group = [job for job in jobs if job.beam == beam]
+            for beam, rerank in sorted({(job.beam, job.rerank) for job in jobs}):
+                group = [job for job in jobs if (job.beam, job.rerank) == (beam, rerank)]
                 try:
-                    results = await loop.run_in_executor(
-                        self.executor, lambda g=group, b=beam: self.ocr.predict_batch([j.gray for j in g], b, errors="keep"))
+                    results = await loop.run_in_executor(self.executor, lambda g=group, b=beam, r=rerank: self.ocr.predict_batch(
+                        [j.gray for j in g], b, errors="keep", rerank=r))
                 except Exception as e:  # noqa: BLE001 (handed to the waiting requests; the worker lives on)
                     for job in group:
                         if not job.done.done():
@@ -161,8 +164,10 @@ def create_app(ocr: LatexOCR | None = None, timeout_s: float = TIMEOUT_S) -> Fas
     app.add_middleware(LimitUploads)
 
     @app.post("/api/predict", openapi_extra={"requestBody": REQUEST_BODY})
-    async def predict(request: Request, beam: int = Query(5, ge=1, le=MAX_BEAM)) -> dict:
+    async def predict(request: Request, beam: int = Query(5, ge=1, le=MAX_BEAM), rerank: bool = False) -> dict:
         """Read one image; alternatives are the other beams, best first."""
+        if rerank:
+            _check_rerank(beam)
         data = await image_bytes(request)
         try:
             gray = await run_in_threadpool(load_gray, data)
@@ -172,7 +177,7 @@ def create_app(ocr: LatexOCR | None = None, timeout_s: float = TIMEOUT_S) -> Fas
             raise HTTPException(400, str(e)) from None
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(reader.read(gray, beam), timeout_s)
+            result = await asyncio.wait_for(reader.read(gray, beam, rerank), timeout_s)
         except asyncio.TimeoutError:
             raise HTTPException(504, f"reading the image took longer than {timeout_s:g} s") from None
         except Exception as e:  # noqa: BLE001 (a JSON 500, not a traceback; the server goes on)
@@ -192,6 +197,16 @@ def create_app(ocr: LatexOCR | None = None, timeout_s: float = TIMEOUT_S) -> Fas
 
     app.mount("/static", StaticFiles(directory=WEB), name="static")
     return app
+
+
+def _check_rerank(beam: int) -> None:
+    """400 for a beam with nothing to choose from, 503 where the TeX tools are missing."""
+    if beam < 2:
+        raise HTTPException(400, "rerank chooses among the beam's readings: ask for beam=2 or more")
+    try:
+        check_tools()
+    except ValueError as e:
+        raise HTTPException(503, str(e)) from None
 
 
 def serve(ocr: LatexOCR, host: str = "127.0.0.1", port: int = 8000) -> None:

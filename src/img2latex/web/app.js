@@ -68,7 +68,8 @@ async function read(file) {
   const form = new FormData();
   form.append("file", file);
   try {
-    const response = await fetch("/api/predict?beam=5", { method: "POST", body: form });
+    const rerank = $("rerank").checked ? "&rerank=true" : "";
+    const response = await fetch(`/api/predict?beam=5${rerank}`, { method: "POST", body: form });
     const body = await response.json().catch(() => ({}));
     if (!response.ok) {
       $("image").hidden = true;

@@ -1,0 +1,68 @@
+"""Val scores of render and compare (rerank.py) at several weights, chosen on one half, checked on the other.
+
+Reads the first `--limit` val images with the beam once, typesets every reading once, then
+ranks the readings by score minus WEIGHT x (pixel difference + SIZE_WEIGHT x size difference)
+for each pair of weights. The weights are picked on the first half of the images (`tune`);
+the second half (`check`) shows whether the gain holds on images they were not picked on.
+
+    python bench/rerank_weights.py --limit 1000 --beam 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from img2latex import LatexOCR
+from img2latex.data import read_labels
+from img2latex.metrics import Scores, score
+from img2latex.rerank import SIZE_WEIGHT, WEIGHT, distances, order, paper, renderings
+
+
+def _cells(s: Scores) -> str:
+    return f"{s.bleu:.4f} | {s.edit_distance:.4f} | {s.exact_match:.2%}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/data/im2latex100k/val")
+    ap.add_argument("--weights", help="weights directory (default: the shipped model)")
+    ap.add_argument("--limit", type=int, default=1000, help="first N images")
+    ap.add_argument("--beam", type=int, default=5)
+    ap.add_argument("--weights-grid", dest="grid", default="0.5,1,2,4,8", help="values of WEIGHT to try")
+    ap.add_argument("--size-weights", dest="size_grid", default="0,0.15,0.5", help="values of SIZE_WEIGHT to try")
+    args = ap.parse_args()
+    ocr = LatexOCR(args.weights)
+    items = read_labels(args.data)[: args.limit]
+    paths = [Path(args.data) / "images" / name for name, _ in items]
+    predictions = ocr.predict_batch(paths, beam=args.beam, errors="keep")
+    unreadable = sum(p.error is not None for p in predictions)  # blank images: nothing to rerank
+    items, paths, predictions = zip(*[(i, path, p) for i, path, p in zip(items, paths, predictions) if p.error is None])
+    readings = [[(p.latex, p.score), *p.alternatives] for p in predictions]
+    texts = [[latex for latex, _ in rs] for rs in readings]
+    images = [paper(ocr.load(path)[0][0]) for path in paths]  # the input as read at its own scale
+    rendered = renderings(texts, os.cpu_count() or 1)
+    halves = {"tune": range(len(items) // 2), "check": range(len(items) // 2, len(items))}
+    references = [formula for _, formula in items]
+
+    def row(label: str, chosen: list[str]) -> str:
+        return f"| {label} | " + " | ".join(_cells(score([references[i] for i in half], [chosen[i] for i in half]))
+                                           for half in halves.values()) + " |"
+
+    print(f"`python bench/rerank_weights.py {' '.join(sys.argv[1:])}`: {args.data}, shipped "
+          f"WEIGHT {WEIGHT}, SIZE_WEIGHT {SIZE_WEIGHT}; {len(halves['tune'])} images to tune, "
+          f"{len(halves['check'])} to check ({unreadable} unreadable left out)\n")
+    print("| WEIGHT, SIZE_WEIGHT | tune BLEU-4 | tune edit distance | tune exact match "
+          "| check BLEU-4 | check edit distance | check exact match |\n| --- | --- | --- | --- | --- | --- | --- |")
+    print(row("beam, not reranked", [p.latex for p in predictions]), flush=True)
+    for size_weight in (float(w) for w in args.size_grid.split(",")):
+        found = distances(images, texts, rendered, size_weight)
+        for weight in (float(w) for w in args.grid.split(",")):
+            chosen = [rs[order([s for _, s in rs], ds, weight)[0]][0] for rs, ds in zip(readings, found)]
+            print(row(f"{weight:g}, {size_weight:g}", chosen), flush=True)
+
+
+if __name__ == "__main__":
+    main()
