@@ -78,10 +78,12 @@ def to_markdown(result: dict) -> str:
 
 
 def write_report(result: dict, out: str | Path) -> tuple[Path, Path]:
-    """`out.json` and `out.md` side by side."""
+    """`out.json` and `out.md` side by side (`out` may end in either; other dots are its name's)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out.with_suffix(".json"), out.with_suffix(".md")
+    if out.suffix in (".json", ".md"):
+        out = out.with_suffix("")
+    json_path, md_path = out.with_name(out.name + ".json"), out.with_name(out.name + ".md")
     json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     md_path.write_text(to_markdown(result), encoding="utf-8")
     return json_path, md_path

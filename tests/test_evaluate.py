@@ -1,0 +1,21 @@
+import json
+
+import pytest
+
+from img2latex.evaluate import to_markdown, write_report
+
+RESULT = {"data": "d", "count": 1, "beam": 5, "style": "im2latex", "bleu": 1.0, "edit_distance": 0.0,
+          "exact_match": 1.0, "token_accuracy": 1.0, "nested": 1.0, "images_per_second": 1.0}
+
+
+@pytest.mark.parametrize("out, stem", [("r/eval", "r/eval"), ("r/scale-0.6-beam10", "r/scale-0.6-beam10"),
+                                       ("r/eval.json", "r/eval"), ("r/eval.md", "r/eval")])
+def test_reports_go_beside_the_prefix_whatever_dots_it_holds(tmp_path, out, stem):
+    json_path, md_path = write_report(RESULT, tmp_path / out)
+    assert (json_path, md_path) == (tmp_path / f"{stem}.json", tmp_path / f"{stem}.md")
+    assert json.loads(json_path.read_text())["bleu"] == 1.0 and "BLEU-4" in md_path.read_text()
+
+
+def test_the_markdown_says_how_it_was_read():
+    assert "beam 5, im2latex style)" in to_markdown(RESULT)
+    assert "no grammar, reranked by rendering)" in to_markdown({**RESULT, "grammar": False, "rerank": True})
