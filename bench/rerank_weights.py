@@ -15,10 +15,13 @@ import os
 import sys
 from pathlib import Path
 
+from rapidfuzz.distance import Levenshtein
+
 from img2latex import LatexOCR
 from img2latex.data import read_labels
 from img2latex.metrics import Scores, score
 from img2latex.rerank import SIZE_WEIGHT, WEIGHT, distances, order, paper, renderings
+from img2latex.tokenizer import tokenize
 
 
 def _cells(s: Scores) -> str:
@@ -57,6 +60,9 @@ def main() -> None:
     print("| WEIGHT, SIZE_WEIGHT | tune BLEU-4 | tune edit distance | tune exact match "
           "| check BLEU-4 | check edit distance | check exact match |\n| --- | --- | --- | --- | --- | --- | --- |")
     print(row("beam, not reranked", [p.latex for p in predictions]), flush=True)
+    print(row("the reading nearest the label (what a perfect choice would reach)",
+              [min(ts, key=lambda t, r=tokenize(ref): Levenshtein.distance(r, tokenize(t)))
+               for ts, ref in zip(texts, references)]), flush=True)
     for size_weight in (float(w) for w in args.size_grid.split(",")):
         found = distances(images, texts, rendered, size_weight)
         for weight in (float(w) for w in args.grid.split(",")):
