@@ -40,12 +40,12 @@ def main() -> None:
     ocr = LatexOCR(args.weights)
     items = read_labels(args.data)[: args.limit]
     paths = [Path(args.data) / "images" / name for name, _ in items]
-    predictions = ocr.predict_batch(paths, beam=args.beam, errors="keep")
-    unreadable = sum(p.error is not None for p in predictions)  # blank images: nothing to rerank
-    items, paths, predictions = zip(*[(i, path, p) for i, path, p in zip(items, paths, predictions) if p.error is None])
+    predictions, read = ocr.read_batch(paths, args.beam, errors="keep")
+    unreadable = len(items) - len(read)  # blank images: nothing to rerank
+    items, predictions = [items[k] for k in sorted(read)], [predictions[k] for k in sorted(read)]
     readings = [[(p.latex, p.score), *p.alternatives] for p in predictions]
     texts = [[latex for latex, _ in rs] for rs in readings]
-    images = [paper(ocr.load(path)[0][0]) for path in paths]  # the input as read at its own scale
+    images = [paper(read[k]) for k in sorted(read)]  # what the API lays the readings over
     rendered = renderings(texts, os.cpu_count() or 1)
     halves = {"tune": range(len(items) // 2), "check": range(len(items) // 2, len(items))}
     references = [formula for _, formula in items]

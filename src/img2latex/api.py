@@ -103,9 +103,18 @@ class LatexOCR:
             if beam < 2:
                 raise ValueError("reranking chooses among the beam's readings: use a beam of 2 or more")
             render_compare.check_tools()
+        results, read = self.read_batch(images, beam, errors)
+        if rerank:
+            self._rerank(results, read)
+        return results
+
+    def read_batch(self, images: list[ImageInput], beam: int, errors: str = "raise"
+                   ) -> tuple[list[Prediction], dict[int, np.ndarray]]:
+        """`predict_batch` without reranking, and for each image read, the model input (view)
+        its reading came from, by image index: what render and compare lays the readings over."""
         inputs: list[tuple[int, np.ndarray]] = []  # (image index, model input)
         results = [Prediction() for _ in images]
-        read: dict[int, np.ndarray] = {}  # image index -> the model input its reading came from
+        read: dict[int, np.ndarray] = {}
         for k, image in enumerate(images):
             try:
                 inputs += [(k, view) for view in self.load(image)]
@@ -125,9 +134,7 @@ class LatexOCR:
                     continue  # the other view of this image read better
                 best, *rest = [(restyle(self.vocab.decode(h.ids), self.style), h.score) for h in hyps]
                 results[k], read[k] = Prediction(best[0], best[1], rest), inputs[r][1][0]
-        if rerank:
-            self._rerank(results, read)
-        return results
+        return results, read
 
     def _rerank(self, results: list[Prediction], read: dict[int, np.ndarray]) -> None:
         """Reorder each image's readings by render and compare, against the input it was read from."""
