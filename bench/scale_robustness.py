@@ -39,7 +39,8 @@ def main() -> None:
     if args.band:
         image.SCALE_BAND = tuple(float(b) for b in args.band.split(","))
     readers = {"as is": LatexOCR(args.weights, autoscale=False), "autoscale": LatexOCR(args.weights)}
-    print(f"first {args.n} images of {args.data}, greedy, autoscale band {image.SCALE_BAND}\n")
+    print(f"first {args.n} images of {args.data}, greedy, read scale "
+          f"{readers['autoscale'].config.data.read_scale:g}, autoscale band {image.SCALE_BAND}\n")
     print("| scale | reading | BLEU-4 | edit distance | exact match | read resized too |\n| --- | --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():

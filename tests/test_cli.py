@@ -91,6 +91,21 @@ def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
     assert prediction.latex and prediction.score <= 0
 
 
+def test_the_shipped_weights_read_images_enlarged_by_their_read_scale():
+    from img2latex import LatexOCR
+    from img2latex.image import load_gray
+
+    ocr = LatexOCR()
+    read_scale = ocr.config.data.read_scale
+    assert read_scale > 1  # bench/read_scale.py: this model reads im2latex-size glyphs best enlarged
+    native = load_gray(VAL / "images" / "21.png")
+    (view,) = ocr.load(native)
+    ocr.config.data.read_scale = 1.0
+    (plain,) = ocr.load(native)
+    margins = 8  # 4 blank pixels each side, not enlarged
+    assert view.shape[2] - margins == pytest.approx(read_scale * (plain.shape[2] - margins), abs=1)
+
+
 def test_style_flag_respells_the_output(capsys):
     from img2latex.style import restyle
 

@@ -103,3 +103,17 @@ def test_normalize_scale_resizes_zoomed_images_only():
     as_is, resized = prepare_views(zoomed, autoscale=True)
     assert resized.shape[0] < as_is.shape[0] and np.array_equal(as_is, prepare(zoomed))
     assert len(prepare_views(native, autoscale=True)) == 1
+
+
+def test_read_scale_enlarges_the_image_and_the_autoscaled_view():
+    def ink_rows(view: np.ndarray) -> int:
+        return int((view > 0.5).any(axis=1).sum())
+
+    native, zoomed = glyphs(round(REFERENCE_GLYPH_HEIGHT)), glyphs(3 * round(REFERENCE_GLYPH_HEIGHT))
+    enlarged = prepare_views(native, autoscale=True, read_scale=1.2)
+    assert len(enlarged) == 1  # inside the band around the reading size: read as it is, enlarged
+    assert ink_rows(enlarged[0]) == pytest.approx(1.2 * ink_rows(prepare(native)), abs=1)
+    as_is, resized = prepare_views(zoomed, autoscale=True, read_scale=1.2)
+    assert ink_rows(as_is) == pytest.approx(1.2 * ink_rows(prepare(zoomed)), abs=1)
+    paper = np.round(255 * (1 - resized)).astype(np.uint8)
+    assert glyph_height(paper) == pytest.approx(1.2 * REFERENCE_GLYPH_HEIGHT, rel=0.1)

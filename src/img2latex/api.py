@@ -88,7 +88,7 @@ class LatexOCR:
         also resized; the reading with the better score wins. ValueError if unusable."""
         data = self.config.data
         views = prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
-                              autoscale=self.autoscale)
+                              autoscale=self.autoscale, read_scale=data.read_scale)
         return [view[None] for view in views]
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise",

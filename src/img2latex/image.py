@@ -155,14 +155,18 @@ def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width
 
 
 def prepare_views(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
-                  autoscale: bool = False) -> list[np.ndarray]:
+                  autoscale: bool = False, read_scale: float = 1.0) -> list[np.ndarray]:
     """The model input as `prepare` makes it and, with `autoscale` where the glyphs are far
-    from the training size, a second one resized to it; the ink is cropped once for both."""
+    from the training size, a second one resized to it; the ink is cropped once for both.
+
+    `read_scale` enlarges both: the image as it is by that factor, the resized one to that
+    multiple of the reference glyph height (`DataConfig.read_scale`: where a model reads best).
+    """
     ink = crop_to_ink(gray, 0)
     if ink is None:
         raise ValueError("the image is blank: no formula found")
-    crops = [ink]
-    if autoscale and (resized := normalize_scale(ink)) is not ink:
+    crops = [ink if read_scale == 1.0 else rescale(ink, read_scale)]
+    if autoscale and (resized := normalize_scale(ink, REFERENCE_GLYPH_HEIGHT * read_scale)) is not ink:
         crops.append(resized)
     return [_fit(np.pad(c, padding, constant_values=255), max_height, max_width) for c in crops]
 
