@@ -65,9 +65,9 @@ class DataConfig:
     batch_size: int = 32
     max_batch_pixels: int = 400_000  # caps batches of large images
     num_workers: int = 1
-    # Reading (api.py, not training) enlarges images at im2latex-100k's scale by this factor:
-    # a model reads best near its training images' glyph size, which scale jitter and the
-    # renders' calibration put above im2latex's (`python bench/read_scale.py` measures it).
+    # Reading (api.py, not training) enlarges every image by this factor, and autoscale resizes
+    # to this multiple of im2latex-100k's glyph height: a model need not read best at the size
+    # its renders were calibrated to (`python bench/read_scale.py` measures where it does).
     read_scale: float = 1.0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
