@@ -103,6 +103,7 @@ def test_normalize_scale_resizes_zoomed_images_only():
     as_is, resized = prepare_views(zoomed, autoscale=True)
     assert resized.shape[0] < as_is.shape[0] and np.array_equal(as_is, prepare(zoomed))
     assert len(prepare_views(native, autoscale=True)) == 1
+    assert len(prepare_views(rescale(native, 1.2), autoscale=True)) == 2  # estimated 1.18: over 1.15
 
 
 def test_read_scale_enlarges_the_image_and_the_autoscaled_view():
