@@ -34,13 +34,16 @@ def main() -> None:
     ap.add_argument("--weights", help="weights directory (default: the shipped model)")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--scales", default="0.6,1.0,1.5,2.5")
+    ap.add_argument("--read-scales", help="comma-separated factors to read at (default: the weights' own), e.g. 1,1.1,1.2")
     ap.add_argument("--band", help="autoscale's SCALE_BAND, low,high (default: the shipped one)")
     args = ap.parse_args()
     if args.band:
         image.SCALE_BAND = tuple(float(b) for b in args.band.split(","))
-    readers = {"as is": LatexOCR(args.weights, autoscale=False), "autoscale": LatexOCR(args.weights)}
-    print(f"first {args.n} images of {args.data}, greedy, read scale "
-          f"{readers['autoscale'].config.data.read_scale:g}, autoscale band {image.SCALE_BAND}\n")
+    read_scales = [float(s) for s in args.read_scales.split(",")] if args.read_scales else None
+    readers = {"as is": LatexOCR(args.weights, autoscale=False, read_scales=read_scales),
+               "autoscale": LatexOCR(args.weights, read_scales=read_scales)}
+    print(f"first {args.n} images of {args.data}, greedy, read scales "
+          f"{'+'.join(f'{s:g}' for s in readers['autoscale'].read_scales)}, autoscale band {image.SCALE_BAND}\n")
     print("| scale | reading | BLEU-4 | edit distance | exact match | read resized too |\n| --- | --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():

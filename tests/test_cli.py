@@ -78,6 +78,24 @@ def test_api_raises_value_error_on_bad_input(tmp_path):
     assert isinstance(ocr(VAL / "images" / "0.png"), str)
 
 
+@pytest.mark.parametrize("scales", ["0,1.1", "1.1,x", ""])
+def test_bad_read_scales_are_a_usage_error_not_a_traceback(scales, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", str(VAL / "images" / "0.png"), "--read-scales", scales])
+    assert stop.value.code == 2 and "--read-scales" in capsys.readouterr().err
+
+
+def test_read_scales_flag_reads_at_each_and_records_them(tmp_path, capsys):
+    image = str(VAL / "images" / "21.png")
+    assert main(["predict", image, "--read-scales", "1,1.1,1.2", "--format", "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out)["latex"]
+    (tmp_path / "images").mkdir()
+    shutil.copy(image, tmp_path / "images" / "21.png")
+    (tmp_path / "labels.tsv").write_text("21.png\tx\n")
+    assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "eval"), "--read-scales", "1.2,1"]) == 0
+    assert json.loads((tmp_path / "eval.json").read_text())["read_scales"] == [1.0, 1.2]
+
+
 def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
     from img2latex import LatexOCR
     from img2latex.image import load_gray, rescale
@@ -96,12 +114,11 @@ def test_the_shipped_weights_read_images_enlarged_by_their_read_scale():
     from img2latex.image import load_gray
 
     ocr = LatexOCR()
-    read_scale = ocr.config.data.read_scale
+    (read_scale,) = ocr.config.data.read_scales
     assert read_scale > 1  # bench/read_scale.py: this model reads im2latex-size glyphs best enlarged
     native = load_gray(VAL / "images" / "21.png")
     (view,) = ocr.load(native)
-    ocr.config.data.read_scale = 1.0
-    (plain,) = ocr.load(native)
+    (plain,) = LatexOCR(read_scales=[1.0]).load(native)
     margins = 8  # 4 blank pixels each side, not enlarged
     assert view.shape[2] - margins == pytest.approx(read_scale * (plain.shape[2] - margins), abs=1)
 

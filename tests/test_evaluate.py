@@ -19,4 +19,6 @@ def test_reports_go_beside_the_prefix_whatever_dots_it_holds(tmp_path, out, stem
 def test_the_markdown_says_how_it_was_read():
     assert "beam 5, im2latex style)" in to_markdown(RESULT)
     assert "no grammar, reranked by rendering)" in to_markdown({**RESULT, "grammar": False, "rerank": True})
-    assert "beam 5, read enlarged 1.1x, im2latex style)" in to_markdown({**RESULT, "read_scale": 1.1})
+    assert "beam 5, read enlarged 1.1x, im2latex style)" in to_markdown({**RESULT, "read_scales": [1.1]})
+    assert "beam 5, read at 1x, 1.1x and 1.2x, averaged, im2latex style)" in to_markdown(
+        {**RESULT, "read_scales": [1.0, 1.1, 1.2]})

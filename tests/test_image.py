@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from img2latex.image import (MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, crop_to_ink, glyph_height, load_gray,
-                             normalize_scale, prepare, prepare_views, rescale)
+from img2latex.image import (MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, crop_to_ink, glyph_height,
+                             load_gray, prepare, prepare_views, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -92,16 +92,17 @@ def test_glyph_height_measures_the_font_size_not_the_layout():
     assert glyph_height(np.full((20, 20), 255, np.uint8)) == 0.0
 
 
-def test_normalize_scale_resizes_zoomed_images_only():
+def test_autoscale_resizes_zoomed_images_only():
     native = glyphs(round(REFERENCE_GLYPH_HEIGHT))
-    assert normalize_scale(native) is native
-    assert normalize_scale(slightly := rescale(native, 1.1)) is slightly  # inside the training's jitter
+    assert autoscale_factor(native) is None
+    assert autoscale_factor(rescale(native, 1.1)) is None  # inside the band
     for factor in (0.6, 0.75, 3.0):  # small screenshots and a zoomed one come back to the reference size
-        back = normalize_scale(rescale(native, factor))
+        zoomed = rescale(native, factor)
+        back = rescale(zoomed, autoscale_factor(zoomed))
         assert glyph_height(back) == pytest.approx(REFERENCE_GLYPH_HEIGHT, rel=0.2)  # glyphs: whole pixels
     zoomed = rescale(native, 3.0)
     as_is, resized = prepare_views(zoomed, autoscale=True)
-    assert resized.shape[0] < as_is.shape[0] and np.array_equal(as_is, prepare(zoomed))
+    assert resized.shape[1] < as_is.shape[1] and np.array_equal(as_is[0], prepare(zoomed))
     assert len(prepare_views(native, autoscale=True)) == 1
     assert len(prepare_views(rescale(native, 1.2), autoscale=True)) == 2  # estimated 1.18: over 1.15
 
@@ -111,10 +112,25 @@ def test_read_scale_enlarges_the_image_and_the_autoscaled_view():
         return int((view > 0.5).any(axis=1).sum())
 
     native, zoomed = glyphs(round(REFERENCE_GLYPH_HEIGHT)), glyphs(3 * round(REFERENCE_GLYPH_HEIGHT))
-    enlarged = prepare_views(native, autoscale=True, read_scale=1.2)
+    enlarged = prepare_views(native, autoscale=True, read_scales=[1.2])
     assert len(enlarged) == 1  # inside the band around the reading size: read as it is, enlarged
-    assert ink_rows(enlarged[0]) == pytest.approx(1.2 * ink_rows(prepare(native)), abs=1)
-    as_is, resized = prepare_views(zoomed, autoscale=True, read_scale=1.2)
-    assert ink_rows(as_is) == pytest.approx(1.2 * ink_rows(prepare(zoomed)), abs=1)
-    paper = np.round(255 * (1 - resized)).astype(np.uint8)
+    assert ink_rows(enlarged[0][0]) == pytest.approx(1.2 * ink_rows(prepare(native)), abs=1)
+    as_is, resized = prepare_views(zoomed, autoscale=True, read_scales=[1.2])
+    assert ink_rows(as_is[0]) == pytest.approx(1.2 * ink_rows(prepare(zoomed)), abs=1)
+    paper = np.round(255 * (1 - resized[0])).astype(np.uint8)
     assert glyph_height(paper) == pytest.approx(1.2 * REFERENCE_GLYPH_HEIGHT, rel=0.1)
+
+
+def test_several_read_scales_give_a_channel_each_around_their_mean():
+    def ink_rows(view: np.ndarray) -> int:
+        return int((view > 0.5).any(axis=1).sum())
+
+    native, zoomed = glyphs(round(REFERENCE_GLYPH_HEIGHT)), glyphs(3 * round(REFERENCE_GLYPH_HEIGHT))
+    (view,) = prepare_views(native, autoscale=True, read_scales=[1.0, 1.5])
+    assert view.shape[0] == 2 and np.array_equal(view[0][: prepare(native).shape[0], : prepare(native).shape[1]],
+                                                 prepare(native))  # the smaller channel padded with blank paper
+    assert ink_rows(view[1]) == pytest.approx(1.5 * ink_rows(view[0]), abs=1)
+    as_is, resized = prepare_views(zoomed, autoscale=True, read_scales=[1.0, 1.5])
+    heights = [glyph_height(np.round(255 * (1 - c)).astype(np.uint8)) / REFERENCE_GLYPH_HEIGHT for c in resized]
+    assert heights[0] * 1.5 == pytest.approx(heights[1], rel=0.15)  # the channels keep their ratio,
+    assert np.mean(heights) == pytest.approx(1.25, rel=0.15)  # around the mean read scale

@@ -5,6 +5,7 @@ results table for the whole val set), so a broken preprocessing step, a wrong vo
 damaged weights fail here while small numeric differences between machines do not.
 """
 
+import pytest
 from conftest import VAL, needs_val
 from img2latex import LatexOCR
 from img2latex.data import read_labels
@@ -30,9 +31,10 @@ def test_shipped_weights_load_and_fit_the_limits():
     assert size < 40 * 2**20
 
 
-def test_shipped_weights_read_val_images():
+@pytest.mark.parametrize("read_scales", [None, [1.0, 1.1, 1.2]])  # the weights' own; a scale ensemble
+def test_shipped_weights_read_val_images(read_scales):
     items = [item for item in read_labels(VAL) if item[0] not in TRAINED][:FIRST]
-    predictions = LatexOCR().predict_batch([VAL / "images" / name for name, _ in items])
+    predictions = LatexOCR(read_scales=read_scales).predict_batch([VAL / "images" / name for name, _ in items])
     scores = score([f for _, f in items], [p.latex for p in predictions])
     assert scores.bleu >= MIN_BLEU and scores.edit_distance <= MAX_EDIT_DISTANCE
 

@@ -15,6 +15,7 @@ the PyTorch backend imports torch, which takes longer than the rest of start-up 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from . import rerank as render_compare
 from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
+from .ensemble import ScaleEnsemble
 from .grammar import Grammar
 from .image import ImageInput, load_gray, prepare_views
 from .onnx_model import GRAPHS, OnnxModel
@@ -46,7 +48,7 @@ class Prediction:
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
                  threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
-                 grammar: bool = True, rerank: bool = False):
+                 grammar: bool = True, rerank: bool = False, read_scales: Sequence[float] | None = None):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
@@ -59,6 +61,9 @@ class LatexOCR:
         `rerank`: typeset the beam's readings with pdflatex and prefer the one that looks like
         the image (rerank.py); needs a beam of 2 or more, and pdflatex and pdftoppm. A call to
         `predict_batch` can say otherwise.
+        `read_scales`: factors every image is read enlarged by (None: the weights' own,
+        `DataConfig.read_scales`); more than one reads it at each and decodes by the mean of
+        the readings' log-probabilities (ensemble.py), a reading per factor.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -75,6 +80,9 @@ class LatexOCR:
             self.model = OnnxModel(directory, int8=backend == "onnx-int8", threads=threads or 0)
             self.config, self.vocab = load_config(directory / "config.yaml"), Vocab.load(directory / "vocab.json")
         self.grammar = Grammar(self.vocab) if grammar else None
+        self.read_scales = sorted(read_scales or self.config.data.read_scales)
+        if not self.read_scales or self.read_scales[0] <= 0:
+            raise ValueError(f"read scales must be positive numbers, not {read_scales}")
 
     def __call__(self, image: ImageInput, beam: int | None = None) -> str:
         return self.predict(image, beam).latex
@@ -84,12 +92,12 @@ class LatexOCR:
         return self.predict_batch([image], beam)[0]
 
     def load(self, image: ImageInput) -> list[np.ndarray]:
-        """The (1, H, W) model inputs for an image: as it is and, where autoscale resizes it,
-        also resized; the reading with the better score wins. ValueError if unusable."""
+        """The (S, H, W) model inputs for an image, a channel per read scale: as it is and,
+        where autoscale resizes it, also resized; the reading with the better score wins.
+        ValueError if unusable."""
         data = self.config.data
-        views = prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
-                              autoscale=self.autoscale, read_scale=data.read_scale)
-        return [view[None] for view in views]
+        return prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
+                             autoscale=self.autoscale, read_scales=self.read_scales)
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise",
                       rerank: bool | None = None) -> list[Prediction]:
@@ -111,7 +119,8 @@ class LatexOCR:
     def read_batch(self, images: list[ImageInput], beam: int, errors: str = "raise"
                    ) -> tuple[list[Prediction], dict[int, np.ndarray]]:
         """`predict_batch` without reranking, and for each image read, the model input (view)
-        its reading came from, by image index: what render and compare lays the readings over."""
+        its reading came from, by image index: what render and compare lays the readings over
+        (the middle read scale's channel)."""
         inputs: list[tuple[int, np.ndarray]] = []  # (image index, model input)
         results = [Prediction() for _ in images]
         read: dict[int, np.ndarray] = {}
@@ -133,7 +142,8 @@ class LatexOCR:
                 if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
                     continue  # the other view of this image read better
                 best, *rest = [(restyle(self.vocab.decode(h.ids), self.style), h.score) for h in hyps]
-                results[k], read[k] = Prediction(best[0], best[1], rest), inputs[r][1][0]
+                view = inputs[r][1]
+                results[k], read[k] = Prediction(best[0], best[1], rest), view[len(view) // 2]
         return results, read
 
     def _rerank(self, results: list[Prediction], read: dict[int, np.ndarray]) -> None:
@@ -148,9 +158,11 @@ class LatexOCR:
             results[k] = Prediction(best[0], best[1], rest)
 
     def decode(self, batch: np.ndarray, beam: int) -> list[list[Hypothesis]]:
+        """Readings of a batch (B, S, H, W) with a channel per read scale."""
+        model = self.model if batch.shape[1] == 1 else ScaleEnsemble(self.model)
         if beam <= 1:
-            return [[h] for h in greedy(self.model, batch, grammar=self.grammar)]
-        return beam_search(self.model, batch, beam=beam, grammar=self.grammar)
+            return [[h] for h in greedy(model, batch, grammar=self.grammar)]
+        return beam_search(model, batch, beam=beam, grammar=self.grammar)
 
 
 def _torch_model(directory: Path, device: str, threads: int | None) -> tuple[StepModel, Config, Vocab]:

@@ -26,6 +26,17 @@ def _expand(paths: list[str]) -> list[str]:
     return out
 
 
+def _scales(text: str) -> list[float]:
+    """`1,1.1,1.2` -> [1.0, 1.1, 1.2]; argparse reports a bad value as a usage error."""
+    try:
+        scales = [float(s) for s in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+    if not all(s > 0 for s in scales):
+        raise argparse.ArgumentTypeError(f"read scales must be above 0, not {text!r}")
+    return scales
+
+
 def _model_flags(p: argparse.ArgumentParser) -> None:
     """The options of `LatexOCR` that predict, evaluate and serve share."""
     from .config import BACKENDS
@@ -36,6 +47,9 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                    help="auto: onnxruntime where the weights have exported graphs, else PyTorch")
     p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
                    help="read images at their size, without resizing zoomed ones to the training scale")
+    p.add_argument("--read-scales", type=_scales, metavar="S[,S...]",
+                   help="factors to read every image enlarged by, e.g. 1.1 (fast) or 1,1.1,1.2 (each read, the readings "
+                        "averaged); default: the weights' own")
     p.add_argument("--threads", type=int, help="CPU threads (default: one per core; onnxruntime runs the decoder step on one)")
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
                    help="spelling of look-alike commands: im2latex ({ \\cal A }, as im2latex-100k) or modern (\\mathcal { A })")
@@ -63,7 +77,7 @@ def _ocr(args: argparse.Namespace) -> LatexOCR:
     from .api import LatexOCR
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
-                    style=args.style, grammar=args.grammar, rerank=args.rerank)
+                    style=args.style, grammar=args.grammar, rerank=args.rerank, read_scales=args.read_scales)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

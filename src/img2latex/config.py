@@ -65,10 +65,11 @@ class DataConfig:
     batch_size: int = 32
     max_batch_pixels: int = 400_000  # caps batches of large images
     num_workers: int = 1
-    # Reading (api.py, not training) enlarges every image by this factor, and autoscale resizes
-    # to this multiple of im2latex-100k's glyph height: a model need not read best at the size
-    # its renders were calibrated to (`python bench/read_scale.py` measures where it does).
-    read_scale: float = 1.0
+    # Reading (api.py, not training) reads every image enlarged by each of these factors, and
+    # autoscale resizes to their mean times im2latex-100k's glyph height: a model need not read
+    # best at the size its renders were calibrated to (`python bench/read_scale.py` measures
+    # where it does). More than one: a scale ensemble (ensemble.py), a reading per factor.
+    read_scales: list[float] = field(default_factory=lambda: [1.0])
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
 

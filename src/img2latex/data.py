@@ -50,10 +50,10 @@ def size_batches(sizes: list[tuple[int, int]], batch_size: int, max_pixels: int,
 
 
 def pad_batch(images: list[np.ndarray]) -> np.ndarray:
-    """Stack (1, H, W) float images into (B, 1, Hmax, Wmax), padding with blank paper (zeros)."""
+    """Stack (C, H, W) float images into (B, C, Hmax, Wmax), padding with blank paper (zeros)."""
     h = max(im.shape[-2] for im in images)
     w = max(im.shape[-1] for im in images)
-    batch = np.zeros((len(images), 1, h, w), dtype=np.float32)
+    batch = np.zeros((len(images), images[0].shape[0], h, w), dtype=np.float32)
     for k, im in enumerate(images):
         batch[k, :, : im.shape[-2], : im.shape[-1]] = im
     return batch

@@ -72,7 +72,7 @@ _SHRINK_FILTERS = (Image.Resampling.BOX, Image.Resampling.BILINEAR, Image.Resamp
 
 def _lowres(image: Image.Image, factor: float, shrink: Image.Resampling) -> Image.Image:
     """The image at `factor` of its resolution, enlarged back to its size the way
-    `image.normalize_scale` enlarges a small screenshot: the detail lost is what the model must read through."""
+    autoscale (`image.prepare_views`) enlarges a small screenshot: the detail lost is what the model must read through."""
     small = image.resize((max(4, round(image.width * factor)), max(4, round(image.height * factor))), shrink)
     return small.resize(image.size, Image.Resampling.LANCZOS)
 

@@ -43,7 +43,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     references = [formula for _, formula in items]
     result = {
         "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
-        "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scale": ocr.config.data.read_scale,
+        "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
         **score(references, [p.latex for p in predictions]).as_dict(),
         "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
@@ -69,7 +69,11 @@ def to_markdown(result: dict) -> str:
     rows = [("BLEU-4", "bleu"), ("edit distance", "edit_distance"), ("exact match", "exact_match"),
             ("token accuracy", "token_accuracy"), ("nested outputs", "nested"), ("images/s", "images_per_second")]
     scale = f", images scaled {result['scale']}x" if result.get("scale", 1.0) != 1.0 else ""
-    scale += f", read enlarged {result['read_scale']}x" if result.get("read_scale", 1.0) != 1.0 else ""
+    read = [f"{s:g}x" for s in result.get("read_scales", [1.0])]
+    if len(read) > 1:
+        scale += f", read at {', '.join(read[:-1])} and {read[-1]}, averaged"
+    elif read != ["1x"]:
+        scale += f", read enlarged {read[0]}"
     lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
              f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'}"
              f"{', reranked by rendering' if result.get('rerank') else ''})", "",

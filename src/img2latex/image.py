@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
+
+from .data import pad_batch
 
 MAX_PIXELS = 40_000_000  # more than a screenshot of any formula; refuses decompression bombs
 INK_THRESHOLD = 200  # darker than this (0-255, after making the background white) is ink
@@ -24,6 +27,7 @@ REFERENCE_GLYPH_HEIGHT = 7.6
 # training's scale jitter (1.25) because the reading height is already enlarged by the read
 # scale; 1.15 was measured in results/scale-robustness-band-0.8-1.15*.md (docs/TRAINING.md, Scale).
 SCALE_BAND = (0.8, 1.15)
+PADDING = 4  # blank paper around the ink crop of a model input, in pixels
 
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
 
@@ -124,28 +128,27 @@ def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
     return np.asarray(Image.fromarray(gray).resize(size, Image.Resampling.LANCZOS))
 
 
-def normalize_scale(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 3,
-                    tolerance: float = 0.05) -> np.ndarray:
-    """Resize an image whose glyphs are far from the training size (a zoomed screenshot).
+def autoscale_factor(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 3,
+                     tolerance: float = 0.05) -> float | None:
+    """The factor that brings glyphs far from the training size (a zoomed screenshot) to it.
 
-    An image whose estimated ratio to `reference` falls outside SCALE_BAND is resized by its
-    inverse; later rounds measure again at the new size, where the estimate's bias differs,
-    and correct until the ratio is within `tolerance` of 1.
+    None where the estimated ratio to `reference` falls inside SCALE_BAND or there is no ink
+    to measure; otherwise the inverse ratio, which later rounds measure again at the new size,
+    where the estimate's bias differs, and correct until the ratio is within `tolerance` of 1.
     """
     ratio = glyph_height(gray) / reference
     if ratio == 0.0 or SCALE_BAND[0] <= ratio <= SCALE_BAND[1]:
-        return gray
+        return None
     factor = 1.0
     for _ in range(rounds):
         factor /= ratio
-        resized = rescale(gray, factor)
-        ratio = glyph_height(resized) / reference
+        ratio = glyph_height(rescale(gray, factor)) / reference
         if ratio == 0.0 or abs(ratio - 1.0) <= tolerance:
             break
-    return resized
+    return factor
 
 
-def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
+def prepare(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max_width: int = 1024,
             crop: bool = True) -> np.ndarray:
     """Crop to the ink, shrink what exceeds the model's size limits, scale to [0, 1] ink.
 
@@ -153,24 +156,29 @@ def prepare(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width
     """
     if not crop:
         return _fit(gray, max_height, max_width)
-    return prepare_views(gray, padding, max_height, max_width)[0]
+    return prepare_views(gray, padding, max_height, max_width)[0][0]
 
 
-def prepare_views(gray: np.ndarray, padding: int = 4, max_height: int = 256, max_width: int = 1024,
-                  autoscale: bool = False, read_scale: float = 1.0) -> list[np.ndarray]:
-    """The model input as `prepare` makes it and, with `autoscale` where the glyphs are far
-    from the training size, a second one resized to it; the ink is cropped once for both.
+def prepare_views(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max_width: int = 1024,
+                  autoscale: bool = False, read_scales: Sequence[float] = (1.0,)) -> list[np.ndarray]:
+    """The model inputs (S, H, W) for `gray`, one channel per read scale: as `prepare` makes
+    it and, with `autoscale` where the glyphs are far from the training size, a second one
+    resized to it; the ink is cropped once for both and each channel resampled once.
 
-    `read_scale` enlarges both: the image as it is by that factor, the resized one to that
-    multiple of the reference glyph height (`DataConfig.read_scale`: where a model reads best).
+    Channel i is enlarged by `read_scales[i]` (`DataConfig.read_scales`: where a model reads
+    best); the resized view brings the glyphs to the mean read scale times the reference
+    height, the channels keeping their ratios to each other.
     """
     ink = crop_to_ink(gray, 0)
     if ink is None:
         raise ValueError("the image is blank: no formula found")
-    crops = [ink if read_scale == 1.0 else rescale(ink, read_scale)]
-    if autoscale and (resized := normalize_scale(ink, REFERENCE_GLYPH_HEIGHT * read_scale)) is not ink:
-        crops.append(resized)
-    return [_fit(np.pad(c, padding, constant_values=255), max_height, max_width) for c in crops]
+    mean = float(np.mean(read_scales))
+    bases = [1.0]  # what each view multiplies the read scales by
+    if autoscale and (factor := autoscale_factor(ink, REFERENCE_GLYPH_HEIGHT * mean)):
+        bases.append(factor / mean)
+    channels = [[_fit(np.pad(ink if b * s == 1.0 else rescale(ink, b * s), padding, constant_values=255),
+                      max_height, max_width)[None] for s in read_scales] for b in bases]
+    return [pad_batch(view)[:, 0] for view in channels]  # (S, 1, H, W) -> (S, H, W)
 
 
 def _fit(image: np.ndarray, max_height: int, max_width: int) -> np.ndarray:
