@@ -109,18 +109,20 @@ def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
     assert prediction.latex and prediction.score <= 0
 
 
-def test_the_shipped_weights_read_images_enlarged_by_their_read_scale():
+def test_the_shipped_weights_read_images_enlarged_by_their_read_scales():
     from img2latex import LatexOCR
     from img2latex.image import load_gray
 
     ocr = LatexOCR()
-    (read_scale,) = ocr.config.data.read_scales
-    assert read_scale > 1  # bench/read_scale.py: this model reads im2latex-size glyphs best enlarged
+    read_scales = ocr.config.data.read_scales
+    assert len(read_scales) > 1 and max(read_scales) > 1  # bench/read_scale.py: read enlarged, at several sizes
     native = load_gray(VAL / "images" / "21.png")
     (view,) = ocr.load(native)
     (plain,) = LatexOCR(read_scales=[1.0]).load(native)
     margins = 8  # 4 blank pixels each side, not enlarged
-    assert view.shape[2] - margins == pytest.approx(read_scale * (plain.shape[2] - margins), abs=1)
+    widths = [int(channel.any(axis=0).nonzero()[0][-1]) + 1 + margins // 2 for channel in view]  # without padding
+    assert len(view) == len(read_scales)
+    assert widths == pytest.approx([s * (plain.shape[2] - margins) + margins for s in sorted(read_scales)], abs=1)
 
 
 def test_style_flag_respells_the_output(capsys):
