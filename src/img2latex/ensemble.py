@@ -1,8 +1,7 @@
 """One model reading each image at several scales at once: a scale ensemble.
 
-The model reads some formulas better a little larger and others a little smaller
-(`bench/read_scale.py`), and where readings at nearby scales disagree, their average is right
-more often than any one of them. `ScaleEnsemble` is a `decoding.StepModel` whose images are
+Averaging the model's readings of an image at nearby scales scored above reading it at any
+one of them (`bench/read_scale.py`). `ScaleEnsemble` is a `decoding.StepModel` whose images are
 (B, S, H, W), one channel per read scale (`image.prepare_views`): each channel is encoded on
 its own, every decoding step runs once per channel, and the next token is chosen by the mean
 of the channels' log-probabilities, so greedy and beam search (decoding.py) run unchanged on it.
