@@ -19,9 +19,10 @@ import sys
 import time
 from pathlib import Path
 
+from halves import HEADER, cells, halves
+
 from img2latex import LatexOCR
 from img2latex.data import read_labels
-from img2latex.metrics import score
 
 
 def main() -> None:
@@ -36,20 +37,17 @@ def main() -> None:
     ocr = LatexOCR(args.weights)
     items = read_labels(args.data)[: args.limit]
     paths = [Path(args.data) / "images" / name for name, _ in items]
-    halves = {"tune": range(len(items) // 2), "check": range(len(items) // 2, len(items))}
+    half = halves(len(items))
     print(f"`python bench/read_scale.py {' '.join(sys.argv[1:])}`: {args.data}, beam {args.beam}, "
-          f"the weights' read scales {'+'.join(f'{s:g}' for s in ocr.read_scales)}; {len(halves['tune'])} images to tune, "
-          f"{len(halves['check'])} to check\n")
-    print("| read scale | tune BLEU-4 | tune edit distance | tune exact match | check BLEU-4 "
-          "| check edit distance | check exact match | images/s |\n" + "| --- " * 8 + "|")
+          f"the weights' read scales {'+'.join(f'{s:g}' for s in ocr.read_scales)}; {len(half['tune'])} images to tune, "
+          f"{len(half['check'])} to check\n")
+    print(f"| read scale | {HEADER} | images/s |\n" + "| --- " * 8 + "|")
     for entry in args.scales.split(","):
         ocr.read_scales = sorted(float(s) for s in entry.split("+"))
         started = time.perf_counter()
         latex = [p.latex for p in ocr.predict_batch(paths, args.beam, errors="keep")]
         speed = len(paths) / (time.perf_counter() - started)
-        cells = [score([items[i][1] for i in half], [latex[i] for i in half]) for half in halves.values()]
-        print(f"| {entry} | " + " | ".join(f"{s.bleu:.4f} | {s.edit_distance:.4f} | {s.exact_match:.2%}"
-                                                   for s in cells) + f" | {speed:.1f} |", flush=True)
+        print(f"| {entry} | {cells([f for _, f in items], latex)} | {speed:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

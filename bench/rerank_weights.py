@@ -15,17 +15,13 @@ import os
 import sys
 from pathlib import Path
 
+from halves import HEADER, cells, halves
 from rapidfuzz.distance import Levenshtein
 
 from img2latex import LatexOCR
 from img2latex.data import read_labels
-from img2latex.metrics import Scores, score
 from img2latex.rerank import SIZE_WEIGHT, WEIGHT, distances, order, paper, renderings
 from img2latex.tokenizer import tokenize
-
-
-def _cells(s: Scores) -> str:
-    return f"{s.bleu:.4f} | {s.edit_distance:.4f} | {s.exact_match:.2%}"
 
 
 def main() -> None:
@@ -47,18 +43,16 @@ def main() -> None:
     texts = [[latex for latex, _ in rs] for rs in readings]
     images = [paper(read[k]) for k in sorted(read)]  # what the API lays the readings over
     rendered = renderings(texts, os.cpu_count() or 1)
-    halves = {"tune": range(len(items) // 2), "check": range(len(items) // 2, len(items))}
+    half = halves(len(items))
     references = [formula for _, formula in items]
 
     def row(label: str, chosen: list[str]) -> str:
-        return f"| {label} | " + " | ".join(_cells(score([references[i] for i in half], [chosen[i] for i in half]))
-                                           for half in halves.values()) + " |"
+        return f"| {label} | {cells(references, chosen)} |"
 
     print(f"`python bench/rerank_weights.py {' '.join(sys.argv[1:])}`: {args.data}, shipped "
-          f"WEIGHT {WEIGHT}, SIZE_WEIGHT {SIZE_WEIGHT}; {len(halves['tune'])} images to tune, "
-          f"{len(halves['check'])} to check ({unreadable} unreadable left out)\n")
-    print("| WEIGHT, SIZE_WEIGHT | tune BLEU-4 | tune edit distance | tune exact match "
-          "| check BLEU-4 | check edit distance | check exact match |\n| --- | --- | --- | --- | --- | --- | --- |")
+          f"WEIGHT {WEIGHT}, SIZE_WEIGHT {SIZE_WEIGHT}; {len(half['tune'])} images to tune, "
+          f"{len(half['check'])} to check ({unreadable} unreadable left out)\n")
+    print(f"| WEIGHT, SIZE_WEIGHT | {HEADER} |\n" + "| --- " * 7 + "|")
     print(row("beam, not reranked", [p.latex for p in predictions]), flush=True)
     print(row("the reading nearest the label (what a perfect choice would reach)",
               [min(ts, key=lambda t, r=tokenize(ref): Levenshtein.distance(r, tokenize(t)))

@@ -43,7 +43,8 @@ def main() -> None:
     readers = {"as is": LatexOCR(args.weights, autoscale=False, read_scales=read_scales),
                "autoscale": LatexOCR(args.weights, read_scales=read_scales)}
     print(f"first {args.n} images of {args.data}, greedy, read scales "
-          f"{'+'.join(f'{s:g}' for s in readers['autoscale'].read_scales)}, autoscale band {image.SCALE_BAND}\n")
+          f"{'+'.join(f'{s:g}' for s in readers['autoscale'].read_scales)}, autoscale band {image.SCALE_BAND}, "
+          f"tries {image.AUTOSCALE_TRIES}\n")
     print("| scale | reading | BLEU-4 | edit distance | exact match | read resized too |\n| --- | --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():

@@ -96,15 +96,15 @@ def test_read_scales_flag_reads_at_each_and_records_them(tmp_path, capsys):
     assert json.loads((tmp_path / "eval.json").read_text())["read_scales"] == [1.0, 1.2]
 
 
-def test_autoscale_reads_a_zoomed_image_both_ways(tmp_path):
+def test_autoscale_reads_a_zoomed_image_as_it_is_and_resized(tmp_path):
     from img2latex import LatexOCR
-    from img2latex.image import load_gray, rescale
+    from img2latex.image import AUTOSCALE_TRIES, load_gray, rescale
 
     ocr = LatexOCR()
     native = load_gray(VAL / "images" / "21.png")
     assert len(ocr.load(native)) == 1  # at the training scale: read as it is
     zoomed = rescale(native, 2.5)
-    assert len(ocr.load(zoomed)) == 2 and len(LatexOCR(autoscale=False).load(zoomed)) == 1
+    assert len(ocr.load(zoomed)) == 1 + len(AUTOSCALE_TRIES) and len(LatexOCR(autoscale=False).load(zoomed)) == 1
     prediction = ocr.predict(zoomed)
     assert prediction.latex and prediction.score <= 0
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from img2latex.image import (MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, crop_to_ink, glyph_height,
-                             load_gray, prepare, prepare_views, rescale)
+from img2latex.image import (AUTOSCALE_TRIES, MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, crop_to_ink,
+                             glyph_height, load_gray, prepare, prepare_views, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -101,10 +101,22 @@ def test_autoscale_resizes_zoomed_images_only():
         back = rescale(zoomed, autoscale_factor(zoomed))
         assert glyph_height(back) == pytest.approx(REFERENCE_GLYPH_HEIGHT, rel=0.2)  # glyphs: whole pixels
     zoomed = rescale(native, 3.0)
-    as_is, resized = prepare_views(zoomed, autoscale=True)
-    assert resized.shape[1] < as_is.shape[1] and np.array_equal(as_is[0], prepare(zoomed))
+    as_is, *resized = prepare_views(zoomed, autoscale=True)
+    assert all(view.shape[1] < as_is.shape[1] for view in resized) and np.array_equal(as_is[0], prepare(zoomed))
     assert len(prepare_views(native, autoscale=True)) == 1
-    assert len(prepare_views(rescale(native, 1.2), autoscale=True)) == 2  # estimated 1.18: over 1.15
+    assert len(prepare_views(rescale(native, 1.2), autoscale=True)) == 1 + len(AUTOSCALE_TRIES)  # 1.18: over 1.15
+
+
+def test_autoscale_tries_several_sizes_around_its_estimate():
+    def width(view: np.ndarray) -> int:  # of the ink, first to last column
+        columns = np.flatnonzero((view[0] > 0.5).any(axis=0))
+        return int(columns[-1] - columns[0] + 1)
+
+    zoomed = rescale(glyphs(round(REFERENCE_GLYPH_HEIGHT)), 3.0)
+    _, *resized = prepare_views(zoomed, autoscale=True)
+    assert len(resized) == len(AUTOSCALE_TRIES) > 1
+    middle = width(resized[list(AUTOSCALE_TRIES).index(1.0)])
+    assert [width(view) for view in resized] == pytest.approx([t * middle for t in AUTOSCALE_TRIES], rel=0.05)
 
 
 def test_read_scale_enlarges_the_image_and_the_autoscaled_view():
@@ -115,9 +127,9 @@ def test_read_scale_enlarges_the_image_and_the_autoscaled_view():
     enlarged = prepare_views(native, autoscale=True, read_scales=[1.2])
     assert len(enlarged) == 1  # inside the band around the reading size: read as it is, enlarged
     assert ink_rows(enlarged[0][0]) == pytest.approx(1.2 * ink_rows(prepare(native)), abs=1)
-    as_is, resized = prepare_views(zoomed, autoscale=True, read_scales=[1.2])
+    as_is, *resized = prepare_views(zoomed, autoscale=True, read_scales=[1.2])
     assert ink_rows(as_is[0]) == pytest.approx(1.2 * ink_rows(prepare(zoomed)), abs=1)
-    paper = np.round(255 * (1 - resized[0])).astype(np.uint8)
+    paper = np.round(255 * (1 - resized[list(AUTOSCALE_TRIES).index(1.0)][0])).astype(np.uint8)
     assert glyph_height(paper) == pytest.approx(1.2 * REFERENCE_GLYPH_HEIGHT, rel=0.1)
 
 
@@ -130,7 +142,8 @@ def test_several_read_scales_give_a_channel_each_around_their_mean():
     assert view.shape[0] == 2 and np.array_equal(view[0][: prepare(native).shape[0], : prepare(native).shape[1]],
                                                  prepare(native))  # the smaller channel padded with blank paper
     assert ink_rows(view[1]) == pytest.approx(1.5 * ink_rows(view[0]), abs=1)
-    as_is, resized = prepare_views(zoomed, autoscale=True, read_scales=[1.0, 1.5])
-    heights = [glyph_height(np.round(255 * (1 - c)).astype(np.uint8)) / REFERENCE_GLYPH_HEIGHT for c in resized]
+    as_is, *resized = prepare_views(zoomed, autoscale=True, read_scales=[1.0, 1.5])
+    heights = [glyph_height(np.round(255 * (1 - c)).astype(np.uint8)) / REFERENCE_GLYPH_HEIGHT
+               for c in resized[list(AUTOSCALE_TRIES).index(1.0)]]
     assert heights[0] * 1.5 == pytest.approx(heights[1], rel=0.15)  # the channels keep their ratio,
     assert np.mean(heights) == pytest.approx(1.25, rel=0.15)  # around the mean read scale

@@ -93,8 +93,8 @@ class LatexOCR:
 
     def load(self, image: ImageInput) -> list[np.ndarray]:
         """The (S, H, W) model inputs for an image, a channel per read scale: as it is and,
-        where autoscale resizes it, also resized; the reading with the better score wins.
-        ValueError if unusable."""
+        where autoscale resizes it, also resized by each of `image.AUTOSCALE_TRIES`; the
+        best-scored reading wins. ValueError if unusable."""
         data = self.config.data
         return prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
                              autoscale=self.autoscale, read_scales=self.read_scales)

@@ -23,10 +23,15 @@ INK_THRESHOLD = 200  # darker than this (0-255, after making the background whit
 # calibrated to; measured by `python bench/calibrate_render.py`.
 REFERENCE_GLYPH_HEIGHT = 7.6
 # Estimated ratios to the reading height inside this band are left alone (the estimate is rough);
-# outside it, a second reading at the reading height competes. The upper edge is below the
+# outside it, readings resized toward the reading height compete. The upper edge is below the
 # training's scale jitter (1.25) because the reading height is already enlarged by the read
 # scale; 1.15 was measured in results/scale-robustness-band-0.8-1.15*.md (docs/TRAINING.md, Scale).
 SCALE_BAND = (0.8, 1.15)
+# Outside the band, the image is also read resized by each of these multiples of autoscale's
+# factor and the best-scored reading wins: the estimate is rough (it brings 0.6x images back to
+# between 0.72 and 1.16 of their size, 10th to 90th percentile), and three tries around it read
+# zoomed images better than one (`python bench/autoscale_tries.py`, docs/TRAINING.md "Scale").
+AUTOSCALE_TRIES = (0.8, 1.0, 1.2)
 PADDING = 4  # blank paper around the ink crop of a model input, in pixels
 
 ImageInput = str | Path | bytes | Image.Image | np.ndarray
@@ -162,11 +167,12 @@ def prepare(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max
 def prepare_views(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max_width: int = 1024,
                   autoscale: bool = False, read_scales: Sequence[float] = (1.0,)) -> list[np.ndarray]:
     """The model inputs (S, H, W) for `gray`, one channel per read scale: as `prepare` makes
-    it and, with `autoscale` where the glyphs are far from the training size, a second one
-    resized to it; the ink is cropped once for both and each channel resampled once.
+    it and, with `autoscale` where the glyphs are far from the training size, one more resized
+    by each of `AUTOSCALE_TRIES` times autoscale's factor; the ink is cropped once for all and
+    each channel resampled once.
 
     Channel i is enlarged by `read_scales[i]` (`DataConfig.read_scales`: where a model reads
-    best); the resized view brings the glyphs to the mean read scale times the reference
+    best); autoscale's factor brings the glyphs to the mean read scale times the reference
     height, the channels keeping their ratios to each other.
     """
     ink = crop_to_ink(gray, 0)
@@ -175,7 +181,7 @@ def prepare_views(gray: np.ndarray, padding: int = PADDING, max_height: int = 25
     mean = float(np.mean(read_scales))
     bases = [1.0]  # what each view multiplies the read scales by
     if autoscale and (factor := autoscale_factor(ink, REFERENCE_GLYPH_HEIGHT * mean)):
-        bases.append(factor / mean)
+        bases += [factor / mean * t for t in AUTOSCALE_TRIES]
     channels = [[_fit(np.pad(ink if b * s == 1.0 else rescale(ink, b * s), padding, constant_values=255),
                       max_height, max_width)[None] for s in read_scales] for b in bases]
     return [pad_batch(view)[:, 0] for view in channels]  # (S, 1, H, W) -> (S, H, W)
