@@ -25,13 +25,12 @@ from img2latex import LatexOCR, image
 from img2latex.data import read_labels
 
 
-def landing(grays: list[np.ndarray], zoom: float, mean_scale: float) -> np.ndarray:
-    """The size autoscale's resized view reads each zoomed image at, over its own size at 1x
-    (1 where the estimate falls inside the band: read as it is, at the zoom)."""
+def landing(zoomed: list[np.ndarray], zoom: float, mean_scale: float) -> np.ndarray:
+    """The size autoscale's resized view reads each of the `zoomed` images at, over its own size
+    at 1x (the zoom where the estimate falls inside the band: read as it is)."""
     sizes = []
-    for gray in grays:
-        zoomed = image.rescale(gray, zoom) if zoom != 1 else gray
-        factor = image.autoscale_factor(zoomed, image.REFERENCE_GLYPH_HEIGHT * mean_scale)
+    for gray in zoomed:
+        factor = image.autoscale_factor(gray, image.REFERENCE_GLYPH_HEIGHT * mean_scale)
         sizes.append(zoom * factor / mean_scale if factor else zoom)
     return np.array(sizes)
 
@@ -48,22 +47,22 @@ def main() -> None:
     ocr = LatexOCR(args.weights)
     items = read_labels(args.data)[: args.limit]
     grays = [image.load_gray(Path(args.data) / "images" / name) for name, _ in items]
-    zooms = [float(z) for z in args.zooms.split(",")]
+    zoomed = {z: [image.rescale(g, z) if z != 1 else g for g in grays]
+              for z in (float(z) for z in args.zooms.split(","))}  # resized once, read by every entry
     half = halves(len(items))
     print(f"`python bench/autoscale_tries.py {' '.join(sys.argv[1:])}`: {args.data}, greedy, read scales "
           f"{'+'.join(f'{s:g}' for s in ocr.read_scales)}, band {image.SCALE_BAND}; {len(half['tune'])} images "
           f"to tune, {len(half['check'])} to check\n")
     print("| zoom | resized | where the resized view lands: median | 10th percentile | 90th percentile |\n"
           + "| --- " * 5 + "|")
-    for zoom in zooms:
-        sizes = landing(grays, zoom, float(np.mean(ocr.read_scales)))
+    for zoom, inputs in zoomed.items():
+        sizes = landing(inputs, zoom, float(np.mean(ocr.read_scales)))
         resized = np.mean([s != zoom for s in sizes])
         print(f"| {zoom:g}x | {resized:.0%} | " + " | ".join(f"{q:.3f}" for q in np.percentile(sizes, [50, 10, 90])) + " |")
     print(f"\n| tries | zoom | {HEADER} | images/s |\n" + "| --- " * 9 + "|")
     for entry in args.tries.split(","):
         image.AUTOSCALE_TRIES = tuple(float(t) for t in entry.split("+"))
-        for zoom in zooms:
-            inputs = [image.rescale(g, zoom) if zoom != 1 else g for g in grays]
+        for zoom, inputs in zoomed.items():
             started = time.perf_counter()
             latex = [p.latex for p in ocr.predict_batch(inputs, errors="keep")]
             speed = len(inputs) / (time.perf_counter() - started)
