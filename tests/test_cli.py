@@ -69,6 +69,19 @@ def test_evaluate_records_the_grammar_and_how_many_outputs_nest(tmp_path, flags,
         assert result["nested"] == 1.0
 
 
+def test_no_split_reads_images_whole_and_evaluate_records_it(tmp_path, capsys):
+    image = VAL / "images" / "2155.png"  # two formulas `\\qquad \\qquad` apart
+    (tmp_path / "images").mkdir()
+    shutil.copy(image, tmp_path / "images" / image.name)
+    (tmp_path / "labels.tsv").write_text(f"{image.name}\tx\n")
+    for flags, split in (([], True), (["--no-split"], False)):
+        assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "eval"), *flags]) == 0
+        assert json.loads((tmp_path / "eval.json").read_text())["split"] is split
+    assert "read whole" in (tmp_path / "eval.md").read_text()
+    assert main(["predict", str(image), "--no-split", "--format", "jsonl"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["latex"]
+
+
 def test_api_raises_value_error_on_bad_input(tmp_path):
     from img2latex import LatexOCR
 

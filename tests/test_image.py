@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from img2latex.image import (AUTOSCALE_TRIES, MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, crop_to_ink,
-                             glyph_height, load_gray, prepare, prepare_views, rescale)
+from img2latex.image import (AUTOSCALE_TRIES, MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, blank_gaps,
+                             crop_to_ink, glyph_height, load_gray, prepare, prepare_pieces, prepare_views, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -147,3 +147,34 @@ def test_several_read_scales_give_a_channel_each_around_their_mean():
                for c in resized[list(AUTOSCALE_TRIES).index(1.0)]]
     assert heights[0] * 1.5 == pytest.approx(heights[1], rel=0.15)  # the channels keep their ratio,
     assert np.mean(heights) == pytest.approx(1.25, rel=0.15)  # around the mean read scale
+
+
+def two_formulas(gap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three glyphs, `gap` blank columns, two glyphs (8 pixels tall, 10 apart): (image, left, right)."""
+    left, right = glyphs(8, 3), glyphs(8, 2)
+    return np.hstack([left, np.full((24, gap), 255, np.uint8), right]), left, right
+
+
+def test_blank_gaps_are_the_runs_of_blank_columns_between_the_ink():
+    ink = crop_to_ink(two_formulas(40)[0], 0)
+    ((start, stop, width),) = blank_gaps(ink, 2.5)
+    assert stop - start == 8 + 40 + 2 and width == pytest.approx(50 / 8)  # the glyphs' own margins, and the gap
+    assert len(blank_gaps(ink, 1.0)) == 4  # and the three between glyphs (10 / 8 glyph heights)
+    assert blank_gaps(ink, 7.0) == [] and blank_gaps(np.full((5, 5), 255, np.uint8), 1.0) == []
+
+
+def test_wide_gaps_split_an_image_into_pieces_each_prepared_alone():
+    image, left, right = two_formulas(40)
+    views, gaps = prepare_pieces(image, 2.5)
+    assert gaps == [pytest.approx(50 / 8)] and len(views) == 2
+    assert np.array_equal(views[0][0][0], prepare(left)) and np.array_equal(views[1][0][0], prepare(right))
+    assert prepare_pieces(image, 7.0) == ([], []) and prepare_pieces(glyphs(8), 2.5) == ([], [])
+
+
+def test_pieces_are_resized_as_autoscale_resizes_the_whole_image():
+    zoomed = rescale(two_formulas(40)[0], 3.0)
+    views, gaps = prepare_pieces(zoomed, 2.5, autoscale=True)
+    assert gaps == [pytest.approx(50 / 8, rel=0.1)]  # in glyph heights: the same at any size
+    assert [len(v) for v in views] == [len(prepare_views(zoomed, autoscale=True))] * 2 == [1 + len(AUTOSCALE_TRIES)] * 2
+    whole_resized = prepare_views(zoomed, autoscale=True)[1]
+    assert all(v[1].shape[1] <= whole_resized.shape[1] < v[0].shape[1] for v in views)

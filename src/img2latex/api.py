@@ -21,18 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
+from . import pieces
 from . import rerank as render_compare
 from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .ensemble import ScaleEnsemble
 from .grammar import Grammar
-from .image import ImageInput, load_gray, prepare_views
+from .image import ImageInput, load_gray, prepare_pieces, prepare_views
 from .onnx_model import GRAPHS, OnnxModel
 from .style import DEFAULT_STYLE, check_style, restyle
 from .tokenizer import Vocab
 
 BATCH_PIXELS = 150_000  # padded pixels a batch may hold: caps the encoder's activations (peak memory)
+WHOLE = -1  # the piece index of a model input that shows the whole image
 
 
 @dataclass
@@ -41,14 +43,17 @@ class Prediction:
 
     latex: str = ""
     score: float = float("nan")  # mean token log-probability, in (-inf, 0]
-    alternatives: list[tuple[str, float]] = field(default_factory=list)  # other beams, best first
+    # The beam's other readings, best first; where a wide gap split the image (pieces.py), also the
+    # one that lost of the whole's reading and the pieces' joined: first if the whole's, else last.
+    alternatives: list[tuple[str, float]] = field(default_factory=list)
     error: str | None = None
 
 
 class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
                  threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
-                 grammar: bool = True, rerank: bool = False, read_scales: Sequence[float] | None = None):
+                 grammar: bool = True, rerank: bool = False, read_scales: Sequence[float] | None = None,
+                 split: bool = True):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
@@ -64,6 +69,9 @@ class LatexOCR:
         `read_scales`: factors every image is read enlarged by (None: the weights' own,
         `DataConfig.read_scales`); more than one reads it at each and decodes by the mean of
         the readings' log-probabilities (ensemble.py), a reading per factor.
+        `split`: where blank gaps at least `pieces.SPLIT_GAP` glyph heights wide split an image
+        (`a = b \\qquad c = d`), also read the pieces apart and take their joined reading unless
+        the whole image's scores clearly better (pieces.py); False reads every image whole.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -72,7 +80,7 @@ class LatexOCR:
         if backend == "auto":
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
         self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style
-        self.rerank = rerank
+        self.rerank, self.split = rerank, split
         self.model: StepModel
         if backend == "torch":
             self.model, self.config, self.vocab = _torch_model(directory, device, threads)
@@ -95,9 +103,20 @@ class LatexOCR:
         """The (S, H, W) model inputs for an image, a channel per read scale: as it is and,
         where autoscale resizes it, also resized by each of `image.AUTOSCALE_TRIES`; the
         best-scored reading wins. ValueError if unusable."""
+        return self._views(load_gray(image))
+
+    def _views(self, gray: np.ndarray) -> list[np.ndarray]:
         data = self.config.data
-        return prepare_views(load_gray(image), max_height=data.max_height, max_width=data.max_width,
-                             autoscale=self.autoscale, read_scales=self.read_scales)
+        return prepare_views(gray, max_height=data.max_height, max_width=data.max_width, autoscale=self.autoscale,
+                             read_scales=self.read_scales)
+
+    def _pieces(self, gray: np.ndarray) -> tuple[list[list[np.ndarray]], list[float]]:
+        """The model inputs of each piece where wide gaps split the image, and the gaps (pieces.py)."""
+        if not self.split:
+            return [], []
+        data = self.config.data
+        return prepare_pieces(gray, pieces.SPLIT_GAP, max_height=data.max_height, max_width=data.max_width,
+                              autoscale=self.autoscale, read_scales=self.read_scales)
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise",
                       rerank: bool | None = None) -> list[Prediction]:
@@ -121,12 +140,15 @@ class LatexOCR:
         """`predict_batch` without reranking, and for each image read, the model input (view)
         its reading came from, by image index: what render and compare lays the readings over
         (the middle read scale's channel)."""
-        inputs: list[tuple[int, np.ndarray]] = []  # (image index, model input)
+        inputs: list[tuple[int, int, np.ndarray]] = []  # (image index, piece index or WHOLE, model input)
         results = [Prediction() for _ in images]
-        read: dict[int, np.ndarray] = {}
+        gaps: dict[int, list[float]] = {}
         for k, image in enumerate(images):
             try:
-                inputs += [(k, view) for view in self.load(image)]
+                gray = load_gray(image)
+                inputs += [(k, WHOLE, view) for view in self._views(gray)]
+                piece_views, gaps[k] = self._pieces(gray)
+                inputs += [(k, i, view) for i, views in enumerate(piece_views) for view in views]
             except ValueError as e:
                 if errors == "raise":
                     raise
@@ -134,17 +156,36 @@ class LatexOCR:
         # Beam search's `beam` rows per image share the image's keys/values (the bulk of the
         # cache), so it batches as many images as greedy (measured: 35% more images/s than a
         # `beam`-th of them).
-        sizes = [tuple(view.shape[1:]) for _, view in inputs]
+        best: dict[tuple[int, int], tuple[list[Hypothesis], np.ndarray]] = {}  # best-scored view's, by (k, piece)
+        sizes = [tuple(view.shape[1:]) for *_, view in inputs]
         for rows in size_batches(sizes, self.batch_size, BATCH_PIXELS):
-            batch = pad_batch([inputs[r][1] for r in rows])
+            batch = pad_batch([inputs[r][2] for r in rows])
             for r, hyps in zip(rows, self.decode(batch, beam)):
-                k = inputs[r][0]
-                if results[k].score >= hyps[0].score:  # NaN (no reading yet) compares False
-                    continue  # the other view of this image read better
-                best, *rest = [(restyle(self.vocab.decode(h.ids), self.style), h.score) for h in hyps]
-                view = inputs[r][1]
-                results[k], read[k] = Prediction(best[0], best[1], rest), view[len(view) // 2]
+                k, piece, view = inputs[r]
+                if (k, piece) not in best or hyps[0].score > best[k, piece][0][0].score:  # else another view read better
+                    best[k, piece] = hyps, view
+        read: dict[int, np.ndarray] = {}
+        for (k, piece), (hyps, view) in best.items():
+            if piece == WHOLE:
+                first, *rest = [(self._text(h), h.score) for h in hyps]
+                results[k], read[k] = Prediction(first[0], first[1], rest), view[len(view) // 2]
+        for k, between in gaps.items():
+            if between:
+                results[k] = self._with_pieces(results[k], [best[k, i][0][0] for i in range(len(between) + 1)], between)
         return results, read
+
+    def _text(self, hypothesis: Hypothesis) -> str:
+        return restyle(self.vocab.decode(hypothesis.ids), self.style)
+
+    def _with_pieces(self, whole: Prediction, parts: list[Hypothesis], gaps: list[float]) -> Prediction:
+        """The whole image's reading or its pieces' joined one (pieces.py), the other an alternative."""
+        joined = pieces.join([self._text(h) for h in parts], gaps)
+        score = pieces.joined_score([h.score for h in parts], [len(h.ids) + 1 for h in parts])
+        if joined == whole.latex:
+            return whole
+        if pieces.prefer_pieces(whole.score, score):
+            return Prediction(joined, score, [(whole.latex, whole.score), *whole.alternatives])
+        return Prediction(whole.latex, whole.score, [*whole.alternatives, (joined, score)])
 
     def _rerank(self, results: list[Prediction], read: dict[int, np.ndarray]) -> None:
         """Reorder each image's readings by render and compare, against the input it was read from."""

@@ -47,6 +47,8 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                    help="auto: onnxruntime where the weights have exported graphs, else PyTorch")
     p.add_argument("--no-autoscale", dest="autoscale", action="store_false",
                    help="read images at their size, without resizing zoomed ones to the training scale")
+    p.add_argument("--no-split", dest="split", action="store_false",
+                   help="read every image whole, not also piece by piece where wide blank gaps split it")
     p.add_argument("--read-scales", type=_scales, metavar="S[,S...]",
                    help="factors to read every image enlarged by, e.g. 1.1 (fast) or 1,1.1,1.2 (each read, the readings "
                         "averaged); default: the weights' own")
@@ -77,7 +79,8 @@ def _ocr(args: argparse.Namespace) -> LatexOCR:
     from .api import LatexOCR
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
-                    style=args.style, grammar=args.grammar, rerank=args.rerank, read_scales=args.read_scales)
+                    style=args.style, grammar=args.grammar, rerank=args.rerank, read_scales=args.read_scales,
+                    split=args.split)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

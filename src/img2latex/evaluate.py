@@ -44,6 +44,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     result = {
         "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
         "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
+        "split": ocr.split,
         **score(references, [p.latex for p in predictions]).as_dict(),
         "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
@@ -76,7 +77,8 @@ def to_markdown(result: dict) -> str:
         scale += f", read enlarged {read[0]}"
     lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
              f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'}"
-             f"{', reranked by rendering' if result.get('rerank') else ''})", "",
+             f"{', reranked by rendering' if result.get('rerank') else ''}"
+             f"{'' if result.get('split', True) else ', read whole (no split at wide gaps)'})", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
     return "\n".join(lines) + "\n"

@@ -175,13 +175,59 @@ def prepare_views(gray: np.ndarray, padding: int = PADDING, max_height: int = 25
     best); autoscale's factor brings the glyphs to the mean read scale times the reference
     height, the channels keeping their ratios to each other.
     """
+    ink = _ink(gray)
+    return _views(ink, _bases(ink, autoscale, read_scales), read_scales, padding, max_height, max_width)
+
+
+def prepare_pieces(gray: np.ndarray, min_gap: float, padding: int = PADDING, max_height: int = 256,
+                   max_width: int = 1024, autoscale: bool = False, read_scales: Sequence[float] = (1.0,)
+                   ) -> tuple[list[list[np.ndarray]], list[float]]:
+    """Where blank gaps at least `min_gap` glyph heights wide split the ink (`blank_gaps`):
+    each piece's model inputs, as `prepare_views` makes the whole image's and resized as it
+    resizes the whole (a piece has too few glyphs for autoscale's estimate of its own), and the
+    gaps' widths in glyph heights, left to right. ([], []) where no gap is that wide.
+    """
+    ink = _ink(gray)
+    gaps = blank_gaps(ink, min_gap)
+    if not gaps:
+        return [], []
+    bases = _bases(ink, autoscale, read_scales)
+    edges = [0, *(column for start, stop, _ in gaps for column in (start, stop)), ink.shape[1]]
+    pieces = [_ink(ink[:, start:stop]) for start, stop in zip(edges[::2], edges[1::2])]  # cropped to their rows
+    return [_views(piece, bases, read_scales, padding, max_height, max_width) for piece in pieces], [w for *_, w in gaps]
+
+
+def blank_gaps(ink: np.ndarray, min_gap: float) -> list[tuple[int, int, float]]:
+    """The runs of blank columns (no pixel darker than `INK_THRESHOLD`) between the ink of an
+    ink crop that are at least `min_gap` glyph heights wide: (start, stop, width in glyph heights)."""
+    height = glyph_height(ink)
+    if height == 0.0:
+        return []
+    blank = np.concatenate([[False], ~(ink < INK_THRESHOLD).any(axis=0), [False]])
+    starts, stops = np.flatnonzero(blank[1:] & ~blank[:-1]), np.flatnonzero(~blank[1:] & blank[:-1])
+    return [(int(a), int(b), (b - a) / height) for a, b in zip(starts, stops)
+            if (b - a) / height >= min_gap and a > 0 and b < ink.shape[1]]
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
     ink = crop_to_ink(gray, 0)
     if ink is None:
         raise ValueError("the image is blank: no formula found")
+    return ink
+
+
+def _bases(ink: np.ndarray, autoscale: bool, read_scales: Sequence[float]) -> list[float]:
+    """What each view multiplies the read scales by: 1, and with `autoscale` where the glyphs
+    are far from the mean read scale's height, each of `AUTOSCALE_TRIES` times its factor."""
     mean = float(np.mean(read_scales))
-    bases = [1.0]  # what each view multiplies the read scales by
     if autoscale and (factor := autoscale_factor(ink, REFERENCE_GLYPH_HEIGHT * mean)):
-        bases += [factor / mean * t for t in AUTOSCALE_TRIES]
+        return [1.0] + [factor / mean * t for t in AUTOSCALE_TRIES]
+    return [1.0]
+
+
+def _views(ink: np.ndarray, bases: list[float], read_scales: Sequence[float], padding: int, max_height: int,
+           max_width: int) -> list[np.ndarray]:
+    """A view (S, H, W) per base, channel i resampled by the base times `read_scales[i]`."""
     channels = [[_fit(np.pad(ink if b * s == 1.0 else rescale(ink, b * s), padding, constant_values=255),
                       max_height, max_width)[None] for s in read_scales] for b in bases]
     return [pad_batch(view)[:, 0] for view in channels]  # (S, 1, H, W) -> (S, H, W)

@@ -165,7 +165,7 @@ def create_app(ocr: LatexOCR | None = None, timeout_s: float = TIMEOUT_S) -> Fas
 
     @app.post("/api/predict", openapi_extra={"requestBody": REQUEST_BODY})
     async def predict(request: Request, beam: int = Query(5, ge=1, le=MAX_BEAM), rerank: bool = False) -> dict:
-        """Read one image; alternatives are the other beams, best first."""
+        """Read one image; alternatives are its other readings (`Prediction.alternatives`)."""
         if rerank:
             _check_rerank(beam)
         data = await image_bytes(request)
