@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from img2latex.image import (AUTOSCALE_TRIES, MAX_PIXELS, REFERENCE_GLYPH_HEIGHT, autoscale_factor, blank_gaps,
-                             crop_to_ink, glyph_height, load_gray, prepare, prepare_pieces, prepare_views, rescale)
+                             crop_to_ink, glyph_height, load_gray, prepare, prepare_inputs, prepare_views, rescale)
 
 
 def formula_like(h=40, w=120, dark_mode=False) -> np.ndarray:
@@ -165,16 +165,18 @@ def test_blank_gaps_are_the_runs_of_blank_columns_between_the_ink():
 
 def test_wide_gaps_split_an_image_into_pieces_each_prepared_alone():
     image, left, right = two_formulas(40)
-    views, gaps = prepare_pieces(image, 2.5)
+    whole, views, gaps = prepare_inputs(image, 2.5)
     assert gaps == [pytest.approx(50 / 8)] and len(views) == 2
     assert np.array_equal(views[0][0][0], prepare(left)) and np.array_equal(views[1][0][0], prepare(right))
-    assert prepare_pieces(image, 7.0) == ([], []) and prepare_pieces(glyphs(8), 2.5) == ([], [])
+    assert np.array_equal(whole[0], prepare_views(image)[0])
+    for unsplit in (prepare_inputs(image, 7.0), prepare_inputs(glyphs(8), 2.5), prepare_inputs(image)):
+        assert unsplit.pieces == unsplit.gaps == [] and len(unsplit.views) == 1
 
 
 def test_pieces_are_resized_as_autoscale_resizes_the_whole_image():
     zoomed = rescale(two_formulas(40)[0], 3.0)
-    views, gaps = prepare_pieces(zoomed, 2.5, autoscale=True)
+    whole, views, gaps = prepare_inputs(zoomed, 2.5, autoscale=True)
     assert gaps == [pytest.approx(50 / 8, rel=0.1)]  # in glyph heights: the same at any size
-    assert [len(v) for v in views] == [len(prepare_views(zoomed, autoscale=True))] * 2 == [1 + len(AUTOSCALE_TRIES)] * 2
-    whole_resized = prepare_views(zoomed, autoscale=True)[1]
-    assert all(v[1].shape[1] <= whole_resized.shape[1] < v[0].shape[1] for v in views)
+    assert all(np.array_equal(a, b) for a, b in zip(whole, prepare_views(zoomed, autoscale=True)))
+    assert [len(v) for v in views] == [len(whole)] * 2 == [1 + len(AUTOSCALE_TRIES)] * 2
+    assert all(v[1].shape[1] <= whole[1].shape[1] < v[0].shape[1] for v in views)

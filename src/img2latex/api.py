@@ -28,7 +28,7 @@ from .data import pad_batch, size_batches
 from .decoding import Hypothesis, StepModel, beam_search, greedy
 from .ensemble import ScaleEnsemble
 from .grammar import Grammar
-from .image import ImageInput, load_gray, prepare_pieces, prepare_views
+from .image import ImageInput, Inputs, load_gray, prepare_inputs
 from .onnx_model import GRAPHS, OnnxModel
 from .style import DEFAULT_STYLE, check_style, restyle
 from .tokenizer import Vocab
@@ -103,20 +103,13 @@ class LatexOCR:
         """The (S, H, W) model inputs for an image, a channel per read scale: as it is and,
         where autoscale resizes it, also resized by each of `image.AUTOSCALE_TRIES`; the
         best-scored reading wins. ValueError if unusable."""
-        return self._views(load_gray(image))
+        return self._inputs(load_gray(image), split=False).views
 
-    def _views(self, gray: np.ndarray) -> list[np.ndarray]:
+    def _inputs(self, gray: np.ndarray, split: bool) -> Inputs:
+        """The whole image's views and, with `split` where wide gaps split it, its pieces' (pieces.py)."""
         data = self.config.data
-        return prepare_views(gray, max_height=data.max_height, max_width=data.max_width, autoscale=self.autoscale,
-                             read_scales=self.read_scales)
-
-    def _pieces(self, gray: np.ndarray) -> tuple[list[list[np.ndarray]], list[float]]:
-        """The model inputs of each piece where wide gaps split the image, and the gaps (pieces.py)."""
-        if not self.split:
-            return [], []
-        data = self.config.data
-        return prepare_pieces(gray, pieces.SPLIT_GAP, max_height=data.max_height, max_width=data.max_width,
-                              autoscale=self.autoscale, read_scales=self.read_scales)
+        return prepare_inputs(gray, pieces.SPLIT_GAP if split else None, max_height=data.max_height,
+                              max_width=data.max_width, autoscale=self.autoscale, read_scales=self.read_scales)
 
     def predict_batch(self, images: list[ImageInput], beam: int | None = None, errors: str = "raise",
                       rerank: bool | None = None) -> list[Prediction]:
@@ -145,10 +138,10 @@ class LatexOCR:
         gaps: dict[int, list[float]] = {}
         for k, image in enumerate(images):
             try:
-                gray = load_gray(image)
-                inputs += [(k, WHOLE, view) for view in self._views(gray)]
-                piece_views, gaps[k] = self._pieces(gray)
-                inputs += [(k, i, view) for i, views in enumerate(piece_views) for view in views]
+                prepared = self._inputs(load_gray(image), self.split)
+                inputs += [(k, WHOLE, view) for view in prepared.views]
+                inputs += [(k, i, view) for i, views in enumerate(prepared.pieces) for view in views]
+                gaps[k] = prepared.gaps
             except ValueError as e:
                 if errors == "raise":
                     raise

@@ -10,6 +10,7 @@ import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -134,14 +135,15 @@ def rescale(gray: np.ndarray, factor: float) -> np.ndarray:
 
 
 def autoscale_factor(gray: np.ndarray, reference: float = REFERENCE_GLYPH_HEIGHT, rounds: int = 3,
-                     tolerance: float = 0.05) -> float | None:
+                     tolerance: float = 0.05, height: float | None = None) -> float | None:
     """The factor that brings glyphs far from the training size (a zoomed screenshot) to it.
 
     None where the estimated ratio to `reference` falls inside SCALE_BAND or there is no ink
     to measure; otherwise the inverse ratio, which later rounds measure again at the new size,
     where the estimate's bias differs, and correct until the ratio is within `tolerance` of 1.
+    `height`: `glyph_height(gray)` where the caller has measured it already.
     """
-    ratio = glyph_height(gray) / reference
+    ratio = (glyph_height(gray) if height is None else height) / reference
     if ratio == 0.0 or SCALE_BAND[0] <= ratio <= SCALE_BAND[1]:
         return None
     factor = 1.0
@@ -164,43 +166,54 @@ def prepare(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max
     return prepare_views(gray, padding, max_height, max_width)[0][0]
 
 
+class Inputs(NamedTuple):
+    """What the model reads of one image: the whole image's views (S, H, W) and, where wide
+    blank gaps split it, each piece's views and the gaps' widths in glyph heights, left to right."""
+
+    views: list[np.ndarray]
+    pieces: list[list[np.ndarray]]
+    gaps: list[float]
+
+
 def prepare_views(gray: np.ndarray, padding: int = PADDING, max_height: int = 256, max_width: int = 1024,
                   autoscale: bool = False, read_scales: Sequence[float] = (1.0,)) -> list[np.ndarray]:
-    """The model inputs (S, H, W) for `gray`, one channel per read scale: as `prepare` makes
-    it and, with `autoscale` where the glyphs are far from the training size, one more resized
-    by each of `AUTOSCALE_TRIES` times autoscale's factor; the ink is cropped once for all and
-    each channel resampled once.
+    """The whole image's views (`prepare_inputs`), for callers that do not split."""
+    return prepare_inputs(gray, None, padding, max_height, max_width, autoscale, read_scales).views
 
-    Channel i is enlarged by `read_scales[i]` (`DataConfig.read_scales`: where a model reads
-    best); autoscale's factor brings the glyphs to the mean read scale times the reference
-    height, the channels keeping their ratios to each other.
+
+def prepare_inputs(gray: np.ndarray, min_gap: float | None = None, padding: int = PADDING, max_height: int = 256,
+                   max_width: int = 1024, autoscale: bool = False, read_scales: Sequence[float] = (1.0,)) -> Inputs:
+    """The model inputs for `gray`; the ink is cropped and its glyph height measured once for all.
+
+    The whole image's views: one as `prepare` makes it and, with `autoscale` where the glyphs
+    are far from the training size, one more resized by each of `AUTOSCALE_TRIES` times
+    autoscale's factor; each has a channel per read scale, resampled once. Channel i is enlarged
+    by `read_scales[i]` (`DataConfig.read_scales`: where a model reads best); autoscale's factor
+    brings the glyphs to the mean read scale times the reference height, the channels keeping
+    their ratios to each other.
+
+    Where blank gaps at least `min_gap` glyph heights wide split the ink (`blank_gaps`; None:
+    never), each piece's views too, cropped to its rows and resized as the whole is (a piece has
+    too few glyphs for autoscale's estimate of its own).
     """
     ink = _ink(gray)
-    return _views(ink, _bases(ink, autoscale, read_scales), read_scales, padding, max_height, max_width)
-
-
-def prepare_pieces(gray: np.ndarray, min_gap: float, padding: int = PADDING, max_height: int = 256,
-                   max_width: int = 1024, autoscale: bool = False, read_scales: Sequence[float] = (1.0,)
-                   ) -> tuple[list[list[np.ndarray]], list[float]]:
-    """Where blank gaps at least `min_gap` glyph heights wide split the ink (`blank_gaps`):
-    each piece's model inputs, as `prepare_views` makes the whole image's and resized as it
-    resizes the whole (a piece has too few glyphs for autoscale's estimate of its own), and the
-    gaps' widths in glyph heights, left to right. ([], []) where no gap is that wide.
-    """
-    ink = _ink(gray)
-    gaps = blank_gaps(ink, min_gap)
+    height = glyph_height(ink) if autoscale or min_gap is not None else None  # measured only where needed
+    bases = _bases(ink, height, autoscale, read_scales)
+    views = _views(ink, bases, read_scales, padding, max_height, max_width)
+    gaps = [] if min_gap is None else blank_gaps(ink, min_gap, height)
     if not gaps:
-        return [], []
-    bases = _bases(ink, autoscale, read_scales)
+        return Inputs(views, [], [])
     edges = [0, *(column for start, stop, _ in gaps for column in (start, stop)), ink.shape[1]]
     pieces = [_ink(ink[:, start:stop]) for start, stop in zip(edges[::2], edges[1::2])]  # cropped to their rows
-    return [_views(piece, bases, read_scales, padding, max_height, max_width) for piece in pieces], [w for *_, w in gaps]
+    return Inputs(views, [_views(piece, bases, read_scales, padding, max_height, max_width) for piece in pieces],
+                  [w for *_, w in gaps])
 
 
-def blank_gaps(ink: np.ndarray, min_gap: float) -> list[tuple[int, int, float]]:
+def blank_gaps(ink: np.ndarray, min_gap: float, height: float | None = None) -> list[tuple[int, int, float]]:
     """The runs of blank columns (no pixel darker than `INK_THRESHOLD`) between the ink of an
-    ink crop that are at least `min_gap` glyph heights wide: (start, stop, width in glyph heights)."""
-    height = glyph_height(ink)
+    ink crop that are at least `min_gap` glyph heights wide: (start, stop, width in glyph heights).
+    `height`: `glyph_height(ink)` where the caller has measured it already."""
+    height = glyph_height(ink) if height is None else height
     if height == 0.0:
         return []
     blank = np.concatenate([[False], ~(ink < INK_THRESHOLD).any(axis=0), [False]])
@@ -216,11 +229,12 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     return ink
 
 
-def _bases(ink: np.ndarray, autoscale: bool, read_scales: Sequence[float]) -> list[float]:
+def _bases(ink: np.ndarray, height: float | None, autoscale: bool, read_scales: Sequence[float]) -> list[float]:
     """What each view multiplies the read scales by: 1, and with `autoscale` where the glyphs
-    are far from the mean read scale's height, each of `AUTOSCALE_TRIES` times its factor."""
+    (`height` pixels; None: not measured yet) are far from the mean read scale's height, each
+    of `AUTOSCALE_TRIES` times its factor."""
     mean = float(np.mean(read_scales))
-    if autoscale and (factor := autoscale_factor(ink, REFERENCE_GLYPH_HEIGHT * mean)):
+    if autoscale and (factor := autoscale_factor(ink, REFERENCE_GLYPH_HEIGHT * mean, height=height)):
         return [1.0] + [factor / mean * t for t in AUTOSCALE_TRIES]
     return [1.0]
 

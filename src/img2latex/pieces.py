@@ -3,7 +3,7 @@
 Where a formula has a wide gap (`a = b \\qquad c = d`), the model often ends its reading at the
 gap and drops the rest: read whole, 4.8% of the val images whose widest blank gap is under a
 glyph height come out under 80% of their label's length, and 22.5% of those with a gap over
-four. So `image.prepare_pieces` cuts an image at blank gaps at least `SPLIT_GAP` glyph heights
+four. So `image.prepare_inputs` cuts an image at blank gaps at least `SPLIT_GAP` glyph heights
 wide (a `\\qquad` measures about four, a `\\quad` two, as does a table's column gap); each
 piece is read apart, and the readings, joined by the spacing commands each gap's width
 suggests, compete with the reading of the whole image. The pieces win unless their score is
