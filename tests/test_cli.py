@@ -51,6 +51,7 @@ def test_evaluate_writes_reports(tmp_path, capsys):
     assert result["count"] == 8 and 0 <= result["bleu"] <= 1 and result["images_per_second"] > 0
     assert result["style"] == "im2latex" and "BLEU-4" in out.with_suffix(".md").read_text()
     assert len(preds.read_text().splitlines()) == 8
+    assert "8/8" in capsys.readouterr().err  # the progress bar, on stderr
 
 
 @pytest.mark.parametrize("flags, grammar", [([], True), (["--no-grammar"], False)])

@@ -105,7 +105,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate, to_markdown, write_report
 
     result = evaluate(_ocr(args), args.data, beam=args.beam, limit=args.limit,
-                      save_predictions=args.save_predictions, scale=args.scale)
+                      save_predictions=args.save_predictions, scale=args.scale, progress=True)
     print(to_markdown(result))
     json_path, md_path = write_report(result, args.out)
     print(f"written: {json_path} {md_path}")

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .api import LatexOCR
 from .data import read_labels
@@ -22,11 +23,13 @@ CHUNK = 512
 
 
 def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None = None,
-             save_predictions: str | Path | None = None, scale: float = 1.0) -> dict:
+             save_predictions: str | Path | None = None, scale: float = 1.0, progress: bool = False) -> dict:
     """Metrics of `ocr` on the first `limit` items of `data` (all by default).
 
-    `scale` resizes every image first, as a screenshot at another zoom would be.
+    `scale` resizes every image first, as a screenshot at another zoom would be. `progress`:
+    a progress bar on stderr, moved a chunk at a time (a full val run takes half an hour or more).
     """
+
     if save_predictions:  # fail now, not after reading every image
         Path(save_predictions).parent.mkdir(parents=True, exist_ok=True)
         Path(save_predictions).touch()
@@ -34,11 +37,13 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     paths = [Path(data) / "images" / name for name, _ in items]
     started = time.perf_counter()
     predictions = []
-    for start in range(0, len(paths), CHUNK):  # bounded memory on large sets
-        chunk = paths[start : start + CHUNK]
-        if scale != 1.0:
-            chunk = [_rescaled(path, scale) for path in chunk]
-        predictions += ocr.predict_batch(chunk, beam=beam, errors="keep")
+    with tqdm(total=len(paths), unit="image", disable=not progress) as bar:
+        for start in range(0, len(paths), CHUNK):  # bounded memory on large sets
+            chunk = paths[start : start + CHUNK]
+            if scale != 1.0:
+                chunk = [_rescaled(path, scale) for path in chunk]
+            predictions += ocr.predict_batch(chunk, beam=beam, errors="keep")
+            bar.update(len(chunk))
     seconds = time.perf_counter() - started
     references = [formula for _, formula in items]
     result = {
