@@ -44,7 +44,7 @@ def main() -> None:
                "autoscale": LatexOCR(args.weights, read_scales=read_scales)}
     print(f"first {args.n} images of {args.data}, greedy, read scales "
           f"{'+'.join(f'{s:g}' for s in readers['autoscale'].read_scales)}, autoscale band {image.SCALE_BAND}, "
-          f"tries {image.AUTOSCALE_TRIES}\n")
+          f"tries {image.AUTOSCALE_TRIES}, {'split at wide gaps' if readers['autoscale'].split else 'read whole'}\n")
     print("| scale | reading | BLEU-4 | edit distance | exact match | read resized too |\n| --- | --- | --- | --- | --- | --- |")
     for scale in (float(s) for s in args.scales.split(",")):
         for name, ocr in readers.items():
