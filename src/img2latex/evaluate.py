@@ -29,7 +29,6 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     `scale` resizes every image first, as a screenshot at another zoom would be. `progress`:
     a progress bar on stderr, moved a chunk at a time (a full val run takes half an hour or more).
     """
-
     if save_predictions:  # fail now, not after reading every image
         Path(save_predictions).parent.mkdir(parents=True, exist_ok=True)
         Path(save_predictions).touch()
