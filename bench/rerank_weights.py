@@ -6,6 +6,7 @@ for each pair of weights. The weights are picked on the first half of the images
 the second half (`check`) shows whether the gain holds on images they were not picked on.
 
     python bench/rerank_weights.py --limit 1000 --beam 5
+    python bench/rerank_weights.py --limit 1000 --beam 5 --size 12 --dpi 85   # as the training data is typeset
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from img2latex import LatexOCR
 from img2latex.data import read_labels
+from img2latex.render import IM2LATEX_STYLE, SIZES, Style
 from img2latex.rerank import SIZE_WEIGHT, WEIGHT, distances, order, paper, renderings
 from img2latex.tokenizer import tokenize
 
@@ -32,6 +34,8 @@ def main() -> None:
     ap.add_argument("--beam", type=int, default=5)
     ap.add_argument("--weights-grid", dest="grid", default="0.5,1,2,4,8", help="values of WEIGHT to try")
     ap.add_argument("--size-weights", dest="size_grid", default="0,0.15,0.5", help="values of SIZE_WEIGHT to try")
+    ap.add_argument("--size", type=int, default=IM2LATEX_STYLE.size, choices=SIZES, help="point size to typeset at")
+    ap.add_argument("--dpi", type=int, default=IM2LATEX_STYLE.dpi, help="resolution to typeset at")
     args = ap.parse_args()
     ocr = LatexOCR(args.weights)
     items = read_labels(args.data)[: args.limit]
@@ -42,7 +46,7 @@ def main() -> None:
     readings = [[(p.latex, p.score), *p.alternatives] for p in predictions]
     texts = [[latex for latex, _ in rs] for rs in readings]
     images = [paper(read[k]) for k in sorted(read)]  # what the API lays the readings over
-    rendered = renderings(texts, os.cpu_count() or 1)
+    rendered = renderings(texts, os.cpu_count() or 1, Style(dpi=args.dpi, size=args.size))
     half = halves(len(items))
     references = [formula for _, formula in items]
 
@@ -50,7 +54,8 @@ def main() -> None:
         return f"| {label} | {cells(references, chosen)} |"
 
     print(f"`python bench/rerank_weights.py {' '.join(sys.argv[1:])}`: {args.data}, shipped "
-          f"WEIGHT {WEIGHT}, SIZE_WEIGHT {SIZE_WEIGHT}; {len(half['tune'])} images to tune, "
+          f"WEIGHT {WEIGHT}, SIZE_WEIGHT {SIZE_WEIGHT}, typeset at {args.size}pt and {args.dpi} dpi; "
+          f"{len(half['tune'])} images to tune, "
           f"{len(half['check'])} to check ({unreadable} unreadable left out)\n")
     print(f"| WEIGHT, SIZE_WEIGHT | {HEADER} |\n" + "| --- " * 7 + "|")
     print(row("beam, not reranked", [p.latex for p in predictions]), flush=True)

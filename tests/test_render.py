@@ -5,8 +5,9 @@ import pytest
 
 from conftest import needs_latex
 from img2latex.data import read_labels
-from img2latex.image import load_gray
-from img2latex.render import FONTS, PADDING, Style, read_formulas, render_chunk, render_dataset, style_of
+from img2latex.image import crop_to_ink, load_gray
+from img2latex.render import (FONTS, IM2LATEX_STYLE, PADDING, Style, read_formulas, render_chunk, render_dataset,
+                              style_of)
 
 pytestmark = needs_latex
 
@@ -44,6 +45,17 @@ def test_every_font_renders_and_min_pooling_keeps_strokes_bold():
     assert bold.shape == light.shape and (bold < 128).sum() > 1.5 * (light < 128).sum()
     double = render_chunk(formula, Style(dpi=170))[0].image
     assert double.shape[0] - 2 * PADDING > 1.8 * (bold.shape[0] - 2 * PADDING)  # twice the dpi, twice the ink
+
+
+def test_ten_point_sets_wider_scripts_at_the_same_letter_size(tmp_path):
+    formulas = [(0, "a b c d e f g h i j k l m n"), (1, "F _ { a b c d e f g h i j k l m n }")]
+    (letters, scripts), (letters10, scripts10) = (
+        [crop_to_ink(r.image, 0).shape for r in render_chunk(formulas, style)] for style in (Style(), IM2LATEX_STYLE))
+    assert abs(letters10[0] - letters[0]) <= 1 and abs(letters10[1] - letters[1]) <= 2
+    assert scripts10[1] > 1.05 * scripts[1]
+    assert render_dataset(["x_1"], tmp_path, size=10, progress=False, workers=1) == (1, 0)
+    with pytest.raises(ValueError, match="unknown size 9"):
+        render_dataset(["x"], tmp_path, size=9, progress=False)
 
 
 def test_styles_are_mixed_per_formula_and_stable(tmp_path):
@@ -109,8 +121,8 @@ def test_render_command_picks_formulas_and_look(tmp_path):
     path.write_text("a/x\t\\sin x\nb/y\t\\sin y\na/x\tz ^ 2\n")
     out = tmp_path / "out"
     args = ["render", "--formulas", str(path), "--out", str(out), "--exclude-sources", "b/y", "--match", r"\\sin",
-            "--operatorname", "italic", "--workers", "1"]
+            "--operatorname", "italic", "--size", "10", "--workers", "1"]
     assert main(args) == 0
     assert read_labels(out) == [("0.png", r"\operatorname { s i n } x")]
-    plain = render_chunk([(0, "s i n x")])[0].image
+    plain = render_chunk([(0, "s i n x")], Style(size=10))[0].image
     assert np.array_equal(load_gray(out / "images" / "0.png"), plain)

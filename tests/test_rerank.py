@@ -7,7 +7,7 @@ import pytest
 from conftest import VAL, needs_latex, needs_val
 from img2latex import LatexOCR
 from img2latex.cli import main
-from img2latex.render import render_all
+from img2latex.render import IM2LATEX_STYLE, render_all
 from img2latex.rerank import check_tools, distances, image_distance, order, renderings
 
 
@@ -41,7 +41,7 @@ def test_order_trades_score_for_likeness_and_puts_failures_last():
 
 @needs_latex
 def test_the_reading_that_looks_like_the_image_wins():
-    image = render_all(["x ^ { 2 } + \\psi _ { i }"])[0].image
+    image = render_all(["x ^ { 2 } + \\psi _ { i }"], IM2LATEX_STYLE)[0].image
     readings = [["x ^ { 2 } + \\vartheta _ { i }", "x ^ { 2 } + \\psi _ { i }", "x ^ { 2 } + \\psi _ {"]]
     found = distances([image], readings, renderings(readings))[0]
     assert found[1] < 0.01 < found[0] and math.isinf(found[2])

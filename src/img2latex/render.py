@@ -29,6 +29,10 @@ from .normalize import NormalizeError, normalize
 # Measured by bench/calibrate_render.py: at this resolution the glyphs of a val formula
 # rendered here are as tall as in its im2latex-100k image.
 DEFAULT_DPI = 85
+# The document's point size. At the same letter height, 10pt sets sub- and superscripts about 10%
+# wider than 12pt (7pt type under 10pt, 8pt under 12pt; Computer Modern is drawn anew for each
+# size), as im2latex-100k's images do (IM2LATEX_STYLE, below).
+SIZES = (10, 11, 12)
 PADDING = 4  # white pixels around the ink, as in the im2latex-100k images
 TIMEOUT_S = 15  # a chunk normally compiles in about a second
 
@@ -54,14 +58,6 @@ HALVINGS = {
 }
 
 
-def preamble(font: str = "cm", operatorname: str = "upright") -> str:
-    if font not in FONTS:
-        raise ValueError(f"unknown font {font!r}; choose from {', '.join(FONTS)}")
-    if operatorname not in OPERATORNAMES:
-        raise ValueError(f"unknown operatorname look {operatorname!r}; choose from {', '.join(OPERATORNAMES)}")
-    return ("\\documentclass[12pt]{article}\n\\usepackage{amsmath,amssymb,amsfonts,bm,mathrsfs}\n" + FONTS[font]
-            + OPERATORNAMES[operatorname]
-            + "\\usepackage[active,tightpage]{preview}\n\\pagestyle{empty}\n\\begin{document}\n")
 _UNSAFE = re.compile(
     r"\\(input|include|write|openout|openin|immediate|def|edef|gdef|let|catcode|csname|newcommand"
     r"|renewcommand|usepackage|documentclass|special|end\s*\{document\}|loop|read|jobname)\b"
@@ -140,15 +136,30 @@ def _to_image(page: Path, halving: str) -> np.ndarray | None:
 
 @dataclass(frozen=True)
 class Style:
-    """How a chunk of formulas is typeset and rasterized."""
+    """How a chunk of formulas is typeset and rasterized; ValueError for a name it does not know."""
 
     dpi: int = DEFAULT_DPI
     font: str = "cm"
     halving: str = "min"
     operatorname: str = "upright"  # a key of OPERATORNAMES
+    size: int = 12  # one of SIZES
+
+    def __post_init__(self) -> None:
+        for what, value, known in (("font", self.font, FONTS), ("halving", self.halving, HALVINGS),
+                                   ("operatorname look", self.operatorname, OPERATORNAMES), ("size", self.size, SIZES)):
+            if value not in known:  # caught here, in the caller's process, not in a render worker
+                raise ValueError(f"unknown {what} {value!r}; choose from {', '.join(map(str, known))}")
 
     def preamble(self) -> str:
-        return preamble(self.font, self.operatorname)
+        return (f"\\documentclass[{self.size}pt]{{article}}\n\\usepackage{{amsmath,amssymb,amsfonts,bm,mathrsfs}}\n"
+                + FONTS[self.font] + OPERATORNAMES[self.operatorname]
+                + "\\usepackage[active,tightpage]{preview}\n\\pagestyle{empty}\n\\begin{document}\n")
+
+
+# im2latex-100k's geometry: at 10pt and 100 dpi a val formula's ink is as tall and as wide as in
+# its image (bench/calibrate_render.py; at 12pt and 85 dpi as tall, but 2% narrower for its smaller
+# scripts). Render and compare (rerank.py) typesets readings in it.
+IM2LATEX_STYLE = Style(dpi=100, size=10)
 
 
 def render_chunk(items: list[tuple[int, str]], style: Style = Style()) -> list[Rendered]:
@@ -235,7 +246,8 @@ def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
 
 def render_dataset(
     formulas: list[str], out: str | Path, dpis: list[int] | None = None, fonts: list[str] | None = None,
-    halving: str = "min", operatorname: str = "upright", workers: int = 2, chunk: int = 64, progress: bool = True,
+    halving: str = "min", operatorname: str = "upright", size: int = 12, workers: int = 2, chunk: int = 64,
+    progress: bool = True,
 ) -> tuple[int, int]:
     """Render formulas to `out/images/N.png` + `out/labels.tsv`, resuming a previous run.
 
@@ -245,9 +257,7 @@ def render_dataset(
     """
     dpis, fonts = dpis or [DEFAULT_DPI], fonts or ["cm"]
     for font in fonts:
-        preamble(font, operatorname)  # unknown names fail now, not in a worker
-    if halving not in HALVINGS:
-        raise ValueError(f"unknown halving {halving!r}; choose from {', '.join(HALVINGS)}")
+        Style(font=font, halving=halving, operatorname=operatorname, size=size)  # unknown names fail now
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     labels, failed = out / "labels.tsv", out / "failed.tsv"
@@ -263,7 +273,7 @@ def render_dataset(
                 bad_f.write(f"{i}.png\tcannot normalize\t{raw}\n")
                 n_bad += 1
             else:
-                todo.setdefault(style_of(i, dpis, fonts, halving, operatorname), []).append((i, norm))
+                todo.setdefault(style_of(i, dpis, fonts, halving, operatorname, size), []).append((i, norm))
         jobs = [(items[k : k + chunk], style) for style, items in todo.items() for k in range(0, len(items), chunk)]
         bar = _progress(sum(len(items) for items, _ in jobs), progress)
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -283,10 +293,11 @@ def render_dataset(
     return n_ok, n_bad
 
 
-def style_of(index: int, dpis: list[int], fonts: list[str], halving: str, operatorname: str = "upright") -> Style:
+def style_of(index: int, dpis: list[int], fonts: list[str], halving: str, operatorname: str = "upright",
+             size: int = 12) -> Style:
     """A fixed pseudo-random (font, resolution) for formula `index`, independent of the others."""
     mix = (index * 2654435761) & 0xFFFFFFFF  # Knuth's multiplicative hash spreads neighbours apart
-    return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving, operatorname)
+    return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving, operatorname, size)
 
 
 def _progress(total: int, enabled: bool):

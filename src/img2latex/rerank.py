@@ -2,8 +2,8 @@
 
 The model ranks its beam by mean token log-probability, and its runners-up often differ from
 the winner by one look-alike symbol (`\\psi` / `\\vartheta`, `F` / `P`) or a dropped token.
-Those differences show once each reading is typeset with pdflatex at the training scale
-(render.py) and laid over the image the model read: the reading's score goes down by `WEIGHT`
+Those differences show once each reading is typeset with pdflatex in im2latex-100k's geometry
+(render.IM2LATEX_STYLE) and laid over the image the model read: the reading's score goes down by `WEIGHT`
 times its `image_distance`. Readings that do not compile go last. Readings that differ only
 in what does not print (braces, `~` against `\\ `) render alike and keep the model's order.
 `python bench/rerank_weights.py` measured the two weights on val images (docs/INFERENCE.md,
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from .image import crop_to_ink
-from .render import Style, render_all
+from .render import IM2LATEX_STYLE, Style, render_all
 
 WEIGHT = 2.0  # log-probability per unit of image distance
 SIZE_WEIGHT = 0.15  # image distance per unit of log size ratio
@@ -56,10 +56,11 @@ def image_distance(image: np.ndarray, rendering: np.ndarray, size_weight: float 
     return float(np.abs(blurred[0] - blurred[1]).mean() / 255.0) + size_weight * size
 
 
-def renderings(readings: list[list[str]], workers: int = 2) -> dict[str, np.ndarray | None]:
-    """Each distinct reading typeset at the training scale; None where it does not compile."""
+def renderings(readings: list[list[str]], workers: int = 2,
+               style: Style = IM2LATEX_STYLE) -> dict[str, np.ndarray | None]:
+    """Each distinct reading typeset (in im2latex-100k's geometry); None where it does not compile."""
     unique = sorted({r for rs in readings for r in rs})
-    return dict(zip(unique, (r.image for r in render_all(unique, Style(), workers))))
+    return dict(zip(unique, (r.image for r in render_all(unique, style, workers))))
 
 
 def distances(images: list[np.ndarray], readings: list[list[str]], rendered: dict[str, np.ndarray | None],
