@@ -2,8 +2,8 @@
 
 Renders the first N val formulas at a reference resolution and point size and compares the
 height and the width of their ink with the ink of the val images (same formula, so the same
-glyphs). Heights fix the resolution; widths then tell the point size, as Computer Modern's
-10pt design is wider for its height than its 12pt one. The val formulas are used only to
+glyphs). Heights fix the resolution; widths then tell the point size, as 10pt sets sub- and
+superscripts wider for the letter size than 12pt does. The val formulas are used only to
 measure the scale, never to train.
 
     python bench/calibrate_render.py --data ../shared/data/im2latex100k/val --n 300 --size 10 --dpi 100
