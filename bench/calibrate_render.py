@@ -18,7 +18,7 @@ import numpy as np
 
 from img2latex.data import read_labels
 from img2latex.image import crop_to_ink, load_gray
-from img2latex.render import SIZES, Style, render_chunk
+from img2latex.render import DEFAULT_SIZE, SIZES, Style, render_chunk
 
 
 def ink_size(gray: np.ndarray) -> tuple[int, int]:
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data/im2latex100k/val")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--dpi", type=int, default=100, help="reference resolution to measure at")
-    ap.add_argument("--size", type=int, default=12, choices=SIZES, help="the document's point size")
+    ap.add_argument("--size", type=int, default=DEFAULT_SIZE, choices=SIZES, help="the document's point size")
     args = ap.parse_args()
     items = read_labels(Path(args.data))[: args.n]
     rendered = render_chunk([(i, f) for i, (_, f) in enumerate(items)], Style(dpi=args.dpi, size=args.size))

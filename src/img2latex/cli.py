@@ -212,7 +212,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from .render import DEFAULT_DPI, FONTS, HALVINGS, OPERATORNAMES, SIZES
+    from .render import DEFAULT_DPI, DEFAULT_SIZE, FONTS, HALVINGS, OPERATORNAMES, SIZES
 
     ap = argparse.ArgumentParser(prog="img2latex", description="Images of formulas to LaTeX.")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -251,7 +251,7 @@ def parser() -> argparse.ArgumentParser:
                    help="min: bold strokes like im2latex-100k; box: lighter anti-aliased strokes")
     p.add_argument("--operatorname", choices=list(OPERATORNAMES), default="upright",
                    help="italic: \\operatorname (\\sin, \\lim, ...) as im2latex-100k's images show it, in math italic")
-    p.add_argument("--size", type=int, choices=SIZES, default=12,
+    p.add_argument("--size", type=int, choices=SIZES, default=DEFAULT_SIZE,
                    help="the document's point size: 10 with --dpi 100 has im2latex-100k's glyph widths as well as heights")
     p.add_argument("--workers", type=int, default=2)
     _selection_flags(p)

@@ -29,10 +29,11 @@ from .normalize import NormalizeError, normalize
 # Measured by bench/calibrate_render.py: at this resolution the glyphs of a val formula
 # rendered here are as tall as in its im2latex-100k image.
 DEFAULT_DPI = 85
-# The document's point size. At the same letter height, 10pt sets sub- and superscripts about 10%
-# wider than 12pt (7pt type under 10pt, 8pt under 12pt; Computer Modern is drawn anew for each
-# size), as im2latex-100k's images do (IM2LATEX_STYLE, below).
+# The document's point size. At the same letter height, 10pt sets sub- and superscripts wider
+# than 12pt (7pt type under 10pt, 8pt under 12pt; Computer Modern is drawn anew for each size),
+# as im2latex-100k's images do (IM2LATEX_STYLE, below).
 SIZES = (10, 11, 12)
+DEFAULT_SIZE = 12  # what every training set so far was rendered at
 PADDING = 4  # white pixels around the ink, as in the im2latex-100k images
 TIMEOUT_S = 15  # a chunk normally compiles in about a second
 
@@ -142,7 +143,7 @@ class Style:
     font: str = "cm"
     halving: str = "min"
     operatorname: str = "upright"  # a key of OPERATORNAMES
-    size: int = 12  # one of SIZES
+    size: int = DEFAULT_SIZE  # one of SIZES
 
     def __post_init__(self) -> None:
         for what, value, known in (("font", self.font, FONTS), ("halving", self.halving, HALVINGS),
@@ -246,7 +247,7 @@ def _prepare(formulas: Iterable[str]) -> Iterator[tuple[int, str | None, str]]:
 
 def render_dataset(
     formulas: list[str], out: str | Path, dpis: list[int] | None = None, fonts: list[str] | None = None,
-    halving: str = "min", operatorname: str = "upright", size: int = 12, workers: int = 2, chunk: int = 64,
+    halving: str = "min", operatorname: str = "upright", size: int = DEFAULT_SIZE, workers: int = 2, chunk: int = 64,
     progress: bool = True,
 ) -> tuple[int, int]:
     """Render formulas to `out/images/N.png` + `out/labels.tsv`, resuming a previous run.
@@ -294,7 +295,7 @@ def render_dataset(
 
 
 def style_of(index: int, dpis: list[int], fonts: list[str], halving: str, operatorname: str = "upright",
-             size: int = 12) -> Style:
+             size: int = DEFAULT_SIZE) -> Style:
     """A fixed pseudo-random (font, resolution) for formula `index`, independent of the others."""
     mix = (index * 2654435761) & 0xFFFFFFFF  # Knuth's multiplicative hash spreads neighbours apart
     return Style(dpis[mix % len(dpis)], fonts[(mix // len(dpis)) % len(fonts)], halving, operatorname, size)
