@@ -110,6 +110,23 @@ def test_a_checkpoints_ema_exports_to_a_weights_directory_without_clobbering_fil
     assert (out / "notes.txt").read_text() == "mine"
 
 
+def test_a_run_stopped_by_the_clock_resumes_to_the_same_weights(cfg, tmp_path, capsys):
+    """`train.max_minutes` (a lent GPU's time a call): stop mid-epoch, save, and --resume goes on exactly."""
+    cfg.train.eval_every = 100  # evaluation only at max_steps
+    train(cfg, progress_bar=False)
+    whole = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["model"]
+    save_config(cfg, tmp_path / "run.yaml")
+    assert main(["train", "--config", str(tmp_path / "run.yaml"), "--out-dir", str(tmp_path / "chunked"),
+                 "--max-minutes", "1e-9"]) == 0
+    stopped = torch.load(tmp_path / "chunked" / "last.pt", weights_only=True)["progress"]
+    assert stopped["step"] == 1 and "stopped at step 1" in capsys.readouterr().out
+    cfg.train.out_dir = str(tmp_path / "chunked")
+    train(cfg, resume=True, progress_bar=False)
+    resumed = torch.load(tmp_path / "chunked" / "last.pt", weights_only=True)
+    assert resumed["progress"]["step"] == 4
+    assert all(torch.equal(value, resumed["model"][key]) for key, value in whole.items())
+
+
 def test_validation_formulas_are_never_trained_on(cfg, tmp_path, capsys):
     (tmp_path / "data" / "labels.tsv").write_text((tmp_path / "data" / "labels.tsv").read_text() + "0.png\t{ x } ^ { 1 }\n")
     assert len(Trainer(cfg, progress_bar=False).train_set) == 10 and "left out 1 " in capsys.readouterr().out

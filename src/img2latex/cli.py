@@ -124,7 +124,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .train import train
 
     cfg = load_config(args.config)
-    for key in ("out_dir", "max_steps", "device"):
+    for key in ("out_dir", "max_steps", "max_minutes", "device"):
         if getattr(args, key) is not None:
             setattr(cfg.train, key, getattr(args, key))
     best = train(cfg, resume=args.resume)
@@ -239,6 +239,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from out_dir/last.pt")
     p.add_argument("--out-dir", dest="out_dir")
     p.add_argument("--max-steps", dest="max_steps", type=int)
+    p.add_argument("--max-minutes", dest="max_minutes", type=float,
+                   help="stop after this long, resumable (e.g. a lent machine's time a call)")
     p.add_argument("--device")
     p.set_defaults(run=cmd_train)
 

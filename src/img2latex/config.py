@@ -82,6 +82,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup_steps: int = 500
     max_steps: int = 20_000
+    max_minutes: float = 0.0  # wall clock for this invocation: stop, save last.pt, and let --resume go on; 0: none
     grad_clip: float = 1.0
     accumulate: int = 1
     label_smoothing: float = 0.0

@@ -346,8 +346,8 @@ class Trainer:
 
         cfg, st = self.cfg.train, self.state
         bar = tqdm(total=cfg.max_steps, initial=st.step, disable=not (self.progress_bar and self.lead), unit="step")
-        started, window = time.time(), []
-        while st.step < cfg.max_steps and st.evals_without_gain < cfg.patience:
+        started, window, timed_out = time.time(), [], False
+        while st.step < cfg.max_steps and st.evals_without_gain < cfg.patience and not timed_out:
             pending = []
             for batch in self.loader():
                 st.batch_in_epoch += 1
@@ -374,11 +374,27 @@ class Trainer:
                     self.save_last()
                 if st.step >= cfg.max_steps or st.evals_without_gain >= cfg.patience:
                     break
+                if self.out_of_time(started):
+                    timed_out = True
+                    break
             else:
                 st.epoch, st.batch_in_epoch = st.epoch + 1, 0
         self.save_last()
         bar.close()
+        if timed_out and self.lead:
+            print(f"stopped at step {st.step}: train.max_minutes ({cfg.max_minutes:g}) have passed; "
+                  f"--resume goes on from there", flush=True)
         return st
+
+    def out_of_time(self, started: float) -> bool:
+        """Whether `train.max_minutes` have passed; process 0's clock decides for all."""
+        minutes = self.cfg.train.max_minutes
+        if minutes <= 0:
+            return False
+        stop = [time.time() - started >= 60 * minutes]
+        if self.world > 1:
+            dist.broadcast_object_list(stop, src=0)
+        return stop[0]
 
     def share_progress(self) -> None:
         """Every process learns process 0's early-stopping state, so all stop at the same step."""
