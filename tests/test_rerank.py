@@ -8,7 +8,7 @@ from conftest import VAL, needs_latex, needs_val
 from img2latex import LatexOCR
 from img2latex.cli import main
 from img2latex.render import IM2LATEX_STYLE, render_all
-from img2latex.rerank import check_tools, distances, image_distance, order, renderings
+from img2latex.rerank import aligned, check_tools, distances, image_distance, order, renderings
 
 
 def _formula_image(width: int = 30, height: int = 12, bar: int = 0) -> np.ndarray:
@@ -30,6 +30,8 @@ def test_distance_ignores_margins_and_grows_with_what_differs():
     assert image_distance(image, _formula_image(width=15), size_weight=1.0) > image_distance(
         image, _formula_image(width=15), size_weight=0.0)
     assert math.isinf(image_distance(image, np.full((10, 10), 255, np.uint8)))  # blank: nothing to compare
+    crop, resized, size = aligned(image, _formula_image(width=15))  # the rendering stretched onto the image's ink
+    assert crop.shape == resized.shape == (12, 30) and size == pytest.approx(math.log(2))
 
 
 def test_order_trades_score_for_likeness_and_puts_failures_last():

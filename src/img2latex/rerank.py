@@ -39,21 +39,33 @@ def paper(model_input: np.ndarray) -> np.ndarray:
     return np.round(255 * (1 - model_input)).astype(np.uint8)
 
 
+def aligned(image: np.ndarray, rendering: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """The image's ink crop, the rendering's resized onto it, and how far their heights and widths
+    are apart (the sum of the log ratios); None where either is blank."""
+    a, b = crop_to_ink(image, 0), crop_to_ink(rendering, 0)
+    if a is None or b is None:
+        return None
+    size = abs(math.log(b.shape[0] / a.shape[0])) + abs(math.log(b.shape[1] / a.shape[1]))
+    resized = Image.fromarray(b).resize((a.shape[1], a.shape[0]), Image.Resampling.BILINEAR)
+    return a, np.asarray(resized), size
+
+
+def blurred(gray: np.ndarray, radius: float = BLUR) -> np.ndarray:
+    return np.asarray(Image.fromarray(gray).filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32)
+
+
 def image_distance(image: np.ndarray, rendering: np.ndarray, size_weight: float = SIZE_WEIGHT) -> float:
     """How unlike two white-background grayscale formula images are; 0.0 for the same pixels.
 
     The mean absolute difference (0-1) of the blurred ink crops, the rendering resized to the
-    image's crop, plus `size_weight` times how far their heights and widths are apart (log
-    ratios), which is where a missing or extra token shows.
+    image's crop, plus `size_weight` times how far their sizes are apart (`aligned`), which is
+    where a missing or extra token shows.
     """
-    a, b = crop_to_ink(image, 0), crop_to_ink(rendering, 0)
-    if a is None or b is None:
+    crops = aligned(image, rendering)
+    if crops is None:
         return math.inf
-    size = abs(math.log(b.shape[0] / a.shape[0])) + abs(math.log(b.shape[1] / a.shape[1]))
-    resized = Image.fromarray(b).resize((a.shape[1], a.shape[0]), Image.Resampling.BILINEAR)
-    blurred = [np.asarray(x.filter(ImageFilter.GaussianBlur(BLUR)), dtype=np.float32)
-               for x in (Image.fromarray(a), resized)]
-    return float(np.abs(blurred[0] - blurred[1]).mean() / 255.0) + size_weight * size
+    a, b, size = crops
+    return float(np.abs(blurred(a) - blurred(b)).mean() / 255.0) + size_weight * size
 
 
 def renderings(readings: list[list[str]], workers: int = 2,
