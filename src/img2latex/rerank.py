@@ -51,6 +51,7 @@ def aligned(image: np.ndarray, rendering: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def blurred(gray: np.ndarray, radius: float = BLUR) -> np.ndarray:
+    """Gaussian-blurred, as float32: so that one-pixel offsets between two renderers cost little."""
     return np.asarray(Image.fromarray(gray).filter(ImageFilter.GaussianBlur(radius)), dtype=np.float32)
 
 
