@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 from beam_readings import BeamReadings, add_arguments, read_and_render
-from halves import HEADER, cells
+from halves import HEADER, cells, halves
 from rapidfuzz.distance import Levenshtein
 from scipy import ndimage
 
@@ -55,8 +55,9 @@ def column_profile(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.abs(sums[0] / (sums[0].sum() + 1) - sums[1] / (sums[1].sum() + 1)).sum())
 
 
+SHIPPED = f"mean of the difference blurred by {BLUR:g} px (shipped)"  # rerank.image_distance's
 MEASURES: dict[str, Measure] = {
-    f"mean of the difference blurred by {BLUR:g} px (shipped)": blur_mean(BLUR),
+    SHIPPED: blur_mean(BLUR),
     **{f"mean of the difference blurred by {r:g} px": blur_mean(r) for r in (0.5, 2, 3)},
     "95th percentile of the blurred difference": blur_percentile(95),
     "99th percentile of the blurred difference": blur_percentile(99),
@@ -65,13 +66,13 @@ MEASURES: dict[str, Measure] = {
 }
 
 
-def visible_misses(found: BeamReadings, picks: list[str]) -> tuple[int, int]:
+def visible_misses(found: BeamReadings, nearest: list[str], picks: list[str]) -> tuple[int, int]:
     """How many images have a reading nearer their label than the pick, and how many of those
     typeset it to other pixels than the pick (a difference a measure of likeness could see)."""
     def apart(text: str, reference: str) -> int:
         return Levenshtein.distance(tokenize(reference), tokenize(text))
 
-    missed = [(best, pick) for best, pick, ref in zip(found.nearest_label(), picks, found.references)
+    missed = [(best, pick) for best, pick, ref in zip(nearest, picks, found.references)
               if apart(best, ref) < apart(pick, ref)]
     alike = sum(found.rendered[a] is not None and found.rendered[b] is not None
                 and np.array_equal(found.rendered[a], found.rendered[b]) for a, b in missed)
@@ -85,7 +86,8 @@ def main() -> None:
     ap.add_argument("--size-weights", dest="size_grid", default="0,0.15,0.3,0.6", help="size weights to try")
     args = ap.parse_args()
     found = read_and_render(args.data, args.weights, args.limit, args.beam, IM2LATEX_STYLE)
-    refs, readings, half = found.references, found.readings, len(found.references) // 2
+    refs, readings, nearest = found.references, found.readings, found.nearest_label()
+    tune, check = halves(len(refs)).values()
     crops = [[None if found.rendered[t] is None else aligned(image, found.rendered[t]) for t, _ in rs]
              for image, rs in zip(found.images, readings)]
 
@@ -95,22 +97,22 @@ def main() -> None:
         return [rs[order([s for _, s in rs], ds, weight)[0]][0] for rs, ds in zip(readings, apart)]
 
     print(f"`python bench/rerank_distances.py {' '.join(sys.argv[1:])}`: {args.data}, typeset at "
-          f"{IM2LATEX_STYLE.size}pt and {IM2LATEX_STYLE.dpi} dpi; weights picked on the {half} images to tune, "
-          f"shown on the {len(refs) - half} to check ({found.unreadable} unreadable left out)\n")
+          f"{IM2LATEX_STYLE.size}pt and {IM2LATEX_STYLE.dpi} dpi; weights picked on the {len(tune)} images to tune, "
+          f"shown on the {len(check)} to check ({found.unreadable} unreadable left out)\n")
     print(f"| measure | weight, size weight | {HEADER} |\n" + "| --- " * 8 + "|")
     print(f"| beam, not reranked | | {cells(refs, [ts[0] for ts in found.texts])} |")
-    print(f"| the reading nearest the label | | {cells(refs, found.nearest_label())} |", flush=True)
+    print(f"| the reading nearest the label | | {cells(refs, nearest)} |", flush=True)
     grid = list(itertools.product([float(w) for w in args.grid.split(",")],
                                   [float(w) for w in args.size_grid.split(",")]))
     for name, measure in MEASURES.items():
         values = [[0.0 if c is None else measure(c[0], c[1]) for c in cs] for cs in crops]
-        if name.endswith("(shipped)"):
+        if name == SHIPPED:
             shipped = chosen(values, WEIGHT, SIZE_WEIGHT)
             print(f"| {name} | {WEIGHT:g}, {SIZE_WEIGHT:g} | {cells(refs, shipped)} |")
         picks = {w: chosen(values, *w) for w in grid}
-        best = max(grid, key=lambda w: score(refs[:half], picks[w][:half]).bleu)
+        best = max(grid, key=lambda w: score([refs[i] for i in tune], [picks[w][i] for i in tune]).bleu)
         print(f"| {name} | {best[0]:g}, {best[1]:g} | {cells(refs, picks[best])} |", flush=True)
-    missed, visible = visible_misses(found, shipped)
+    missed, visible = visible_misses(found, nearest, shipped)
     print(f"\n{missed} images have a reading nearer their label than the shipped measure's pick; "
           f"{visible} of them typeset it to other pixels than the pick.")
 
