@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from img2latex.models import Img2Latex, with_encoder_layers
+from img2latex.models import Img2Latex, with_layers
 from img2latex.models.encoder import positions_2d
 
 
@@ -53,15 +53,18 @@ def test_beams_share_their_image_keys_and_values(tiny_model_config):
         assert torch.allclose(model.decoder(tokens, cache=shared), model.decoder(tokens, cache=copied), atol=1e-5)
 
 
-def test_grown_encoder_predicts_as_before_and_its_new_layers_learn(tiny_model_config):
+def test_a_grown_model_predicts_as_before_and_its_new_layers_learn(tiny_model_config):
     torch.manual_seed(0)
     model = Img2Latex(tiny_model_config).eval()
-    grown = with_encoder_layers(model, 2)
-    assert grown.cfg.encoder_layers == 2 and model.cfg.encoder_layers == 0 and not grown.training
+    grown = with_layers(model, encoder=2, decoder=1)
+    assert (grown.cfg.encoder_layers, grown.cfg.decoder_layers) == (2, tiny_model_config.decoder_layers + 1)
+    assert model.cfg.encoder_layers == 0 and not grown.training
     images, tokens = torch.rand(2, 1, 32, 64), torch.randint(0, 40, (2, 9))
     with torch.no_grad():
         assert torch.allclose(grown(images, tokens), model(images, tokens), atol=1e-6)
     grown(images, tokens).logsumexp(-1).mean().backward()
     assert grown.encoder.layers[1].ff[2].weight.grad.abs().sum() > 0
-    again = with_encoder_layers(grown, 1)  # grows past layers that were grown before
+    assert grown.decoder.layers[-1].ff[2].weight.grad.abs().sum() > 0
+    again = with_layers(grown, encoder=1)  # grows past layers that were grown before
     assert torch.equal(again.encoder.layers[1].ff[0].weight, grown.encoder.layers[1].ff[0].weight)
+    assert torch.equal(again.decoder.layers[-1].ff[0].weight, grown.decoder.layers[-1].ff[0].weight)

@@ -89,6 +89,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # exponential moving average of the weights, evaluated and exported; 0: off
     init_from: str = ""  # weights directory to fine-tune from (its architecture and vocabulary)
     add_encoder_layers: int = 0  # with init_from: Transformer layers appended to its encoder, starting as the identity
+    add_decoder_layers: int = 0  # with init_from: layers appended to its decoder, likewise
     pretrain_steps: int = 0  # first steps train the encoder to reconstruct the image (models/pretrain.py)
     bf16: bool = True  # autocast on CUDA and on CPUs with native bf16 (train.bf16_native)
     compile: bool = False

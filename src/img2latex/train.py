@@ -41,7 +41,7 @@ from .dataset import BucketBatchSampler, FormulaDataset, collate, formulas, toke
 from .decoding import greedy
 from .grammar import Grammar
 from .metrics import score
-from .models import Img2Latex, with_encoder_layers
+from .models import Img2Latex, with_layers
 from .models.pretrain import Pretrainer
 from .style import DEFAULT_STYLE, restyle
 from .tokenizer import Vocab
@@ -178,8 +178,9 @@ class Trainer:
     def __init__(self, cfg: Config, resume: bool = False, progress_bar: bool = True):
         self.cfg, self.progress_bar = cfg, progress_bar
         self.out = Path(cfg.train.out_dir)
-        if cfg.train.add_encoder_layers and not cfg.train.init_from:
-            raise ValueError("train.add_encoder_layers grows the model of train.init_from: set both")
+        growth = cfg.train.add_encoder_layers, cfg.train.add_decoder_layers
+        if any(growth) and not cfg.train.init_from:
+            raise ValueError("train.add_encoder_layers and add_decoder_layers grow the model of train.init_from: set both")
         self.out.mkdir(parents=True, exist_ok=True)
         self.rank, self.world = init_distributed(cfg.train.device)
         self.lead = self.rank == 0  # the process that evaluates, logs and saves
@@ -198,8 +199,8 @@ class Trainer:
             torch.manual_seed(cfg.train.seed)
         if checkpoint is None and cfg.train.init_from:
             start, _, self.vocab = load_weights(cfg.train.init_from)
-            if cfg.train.add_encoder_layers:
-                start = with_encoder_layers(start, cfg.train.add_encoder_layers)
+            if any(growth):
+                start = with_layers(start, *growth)
             cfg.model = start.cfg
         elif checkpoint is None:
             self.vocab = Vocab.build(f for d in cfg.data.train for f in formulas(d, cfg.data.label_style))

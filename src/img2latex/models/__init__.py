@@ -2,6 +2,6 @@
 
 from .decoder import Cache, Decoder
 from .encoder import Encoder
-from .model import Img2Latex, with_encoder_layers
+from .model import Img2Latex, with_layers
 
-__all__ = ["Cache", "Decoder", "Encoder", "Img2Latex", "with_encoder_layers"]
+__all__ = ["Cache", "Decoder", "Encoder", "Img2Latex", "with_layers"]

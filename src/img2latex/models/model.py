@@ -36,23 +36,29 @@ class Img2Latex(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def with_encoder_layers(model: Img2Latex, extra: int) -> Img2Latex:
-    """A copy of a trained `model` with `extra` Transformer layers appended to its encoder.
+def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0) -> Img2Latex:
+    """A copy of a trained `model` with `encoder` Transformer layers appended to its encoder and
+    `decoder` layers appended to its decoder.
 
-    Their output projections start at zero, so each new layer passes its input through and the
+    Each new layer's output projections start at zero, so it passes its input through and the
     copy predicts exactly what `model` did: fine-tuning grows capacity without first undoing
     what was learned (the residual-branch zero init of ReZero and Fixup).
     """
-    cfg = dataclasses.replace(model.cfg, encoder_layers=model.cfg.encoder_layers + extra)
+    old = model.cfg
+    cfg = dataclasses.replace(old, encoder_layers=old.encoder_layers + encoder,
+                              decoder_layers=old.decoder_layers + decoder)
     grown = Img2Latex(cfg)
     missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
-    new = tuple(f"encoder.layers.{i}." for i in range(model.cfg.encoder_layers, cfg.encoder_layers))
+    new = tuple(f"encoder.layers.{i}." for i in range(old.encoder_layers, cfg.encoder_layers))
+    new += tuple(f"decoder.layers.{i}." for i in range(old.decoder_layers, cfg.decoder_layers))
     if unexpected or not all(key.startswith(new) for key in missing):
         raise ValueError(f"cannot grow this model: missing {missing}, unexpected {unexpected}")
-    for layer in grown.encoder.layers[model.cfg.encoder_layers:]:
-        for linear in (layer.attn.out, layer.ff[2]):
-            nn.init.zeros_(linear.weight)
-            nn.init.zeros_(linear.bias)
+    outputs = [linear for layer in grown.encoder.layers[old.encoder_layers:] for linear in (layer.attn.out, layer.ff[2])]
+    outputs += [linear for layer in grown.decoder.layers[old.decoder_layers:]
+                for linear in (layer.self_attn.out, layer.cross_attn.out, layer.ff[2])]
+    for linear in outputs:
+        nn.init.zeros_(linear.weight)
+        nn.init.zeros_(linear.bias)
     return grown.to(next(model.parameters()).device).train(model.training)
 
 
