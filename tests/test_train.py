@@ -1,9 +1,13 @@
 """The training loop on a synthetic dataset: schedule, EMA, resume and fine-tuning."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
+from conftest import ROOT
 from test_data import make_dataset
 
 from img2latex.config import Config, DataConfig, TrainConfig, save_config
@@ -83,13 +87,34 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
         assert torch.equal(tuned.model.state_dict()[key], value)
     assert tuned.state.step == 0
 
-    cfg.train.out_dir, cfg.train.add_encoder_layers = str(tmp_path / "grown"), 1
+    cfg.train.out_dir, cfg.train.add_encoder_layers, cfg.train.add_decoder_layers = str(tmp_path / "grown"), 1, 1
     with pytest.raises(ValueError, match="init_from"):
         Trainer(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from="")), progress_bar=False)
     grown = Trainer(cfg, progress_bar=False)
-    assert grown.cfg.model.encoder_layers == 1
+    assert (grown.cfg.model.encoder_layers, grown.cfg.model.decoder_layers) == (1, start.cfg.decoder_layers + 1)
     for key, value in start.state_dict().items():
         assert torch.equal(grown.model.state_dict()[key], value)
+
+
+def test_the_device_script_goes_on_from_the_last_call_and_brings_back_weights(cfg, tmp_path):
+    """scripts/device_train.sh, one call a lent GPU machine's run: each call trains for its
+    minutes from where the last stopped, then puts the EMA weights and the log in $OUT."""
+    pytest.importorskip("onnx", reason="the script exports ONNX graphs with the weights")
+    save_config(cfg, tmp_path / "device.yaml")
+    steps = []
+    for call in range(2):
+        out = tmp_path / f"out-{call}"
+        out.mkdir()
+        env = {**os.environ, "OUT": str(out), "PYTHON": sys.executable}
+        subprocess.run(["bash", "scripts/device_train.sh", str(tmp_path / "device.yaml"), "0.0001"],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+        assert (out / "metrics.jsonl").is_file() and "stopped at step" in (out / "train.log").read_text()
+        steps.append(torch.load(tmp_path / "run" / "last.pt", weights_only=True)["progress"]["step"])
+        model, _, _ = load_weights(out / "weights")
+        ema = load_checkpoint(tmp_path / "run" / "last.pt")[0].state_dict()
+        for key, value in model.state_dict().items():  # stored in fp16
+            torch.testing.assert_close(value, ema[key], atol=2e-3, rtol=2e-3)
+    assert steps == [1, 2]
 
 
 def test_a_checkpoints_ema_exports_to_a_weights_directory_without_clobbering_files(cfg, tmp_path):

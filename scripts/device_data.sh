@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# What a training call on a lent GPU machine carries (docs/TRAINING.md, "On a lent GPU"): a
+# call takes 64 MiB with the working tree, which leaves room for about a seventh of "Training
+# data v6" packed. This writes part PART of PARTS: every image whose line number in its set's
+# labels.tsv is PART modulo PARTS, for each of the five rendered sets, packed into
+# data/device/part-PART/; and data/device/val/, the first 500 val images (scored during
+# training, never trained on).
+#
+#   bash scripts/device_data.sh 7 0      # data/device/part-0 and data/device/val
+set -euo pipefail
+parts=$1 part=$2
+val=../shared/data/im2latex100k/val
+out=data/device/part-$part
+rm -rf "$out"
+mkdir -p "$out"
+for set in corpus-third texnet-style texnet-italic corpus-italic texnet-spaced-s2; do
+    subset=$(mktemp -d data/device-subset.XXXX)
+    awk -v n="$parts" -v r="$part" 'NR % n == r' "data/$set/labels.tsv" >"$subset/labels.tsv"
+    ln -s "$PWD/data/$set/images" "$subset/images"
+    img2latex pack --data "$subset" --out "$out/$set"
+    rm -rf "$subset"
+done
+if [ ! -d data/device/val ]; then
+    mkdir -p data/device/val/images
+    head -n 500 "$val/labels.tsv" >data/device/val/labels.tsv
+    cut -f1 data/device/val/labels.tsv | while read -r name; do cp "$val/images/$name" data/device/val/images/; done
+fi
+du -sb "$out" data/device/val
