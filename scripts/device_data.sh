@@ -13,6 +13,8 @@ val=../shared/data/im2latex100k/val
 out=data/device/part-$part
 rm -rf "$out"
 mkdir -p "$out"
+subset=
+trap 'rm -rf "$subset"' EXIT   # the list and link of a set being packed, if packing stops
 for set in corpus-third texnet-style texnet-italic corpus-italic texnet-spaced-s2; do
     subset=$(mktemp -d data/device-subset.XXXX)
     awk -v n="$parts" -v r="$part" 'NR % n == r' "data/$set/labels.tsv" >"$subset/labels.tsv"
