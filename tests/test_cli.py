@@ -39,7 +39,7 @@ def test_predict_text_prints_latex_and_clear_errors(tmp_path, capsys):
 def test_predict_a_folder_in_batch(tmp_path, capsys):
     for i in range(3):
         shutil.copy(VAL / "images" / f"{i}.png", tmp_path / f"{i}.png")
-    assert main(["predict", str(tmp_path), "--beam", "2"]) == 0
+    assert main(["predict", str(tmp_path), "--beam", "2", "--workers", "2"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
 
 

@@ -63,6 +63,23 @@ def test_onnx_step_logits_match_pytorch(weights):
         assert np.allclose(onnx.step(onnx_cache, tokens), model.step(torch_cache, tokens), atol=1e-4)
 
 
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_batches_read_at_once_read_as_images_alone(weights, backend):
+    """`workers` reads batches on threads of their own: each image reads as it does alone, in
+    input order. Two images of each size make batches (of 2) with no padding to tell apart."""
+    rng = np.random.default_rng(4)
+    images = [(rng.random((24 + 8 * (i % 3), 40 + 24 * (i % 3))) * 255).astype(np.uint8) for i in range(6)]
+    read = {w: LatexOCR(weights, backend=backend, batch_size=2, workers=w, autoscale=False) for w in (1, 3)}
+    alone = [read[1].predict(image, beam=2) for image in images]
+    assert len({p.latex for p in alone}) > 1
+    for ocr in read.values():
+        together = ocr.predict_batch(images, beam=2)
+        assert [p.latex for p in together] == [p.latex for p in alone]
+        assert [p.score for p in together] == pytest.approx([p.score for p in alone], abs=1e-4)
+    with pytest.raises(ValueError, match="workers"):
+        LatexOCR(weights, workers=0)
+
+
 def test_int8_graphs_run(weights):
     ocr = LatexOCR(weights, backend="onnx-int8", autoscale=False)
     assert ocr.backend == "onnx-int8" and isinstance(ocr.predict(noise()).latex, str)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
                  threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
                  grammar: bool = True, rerank: bool = False, read_scales: Sequence[float] | None = None,
-                 split: bool = True):
+                 split: bool = True, workers: int | None = None):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
@@ -72,6 +73,11 @@ class LatexOCR:
         `split`: where blank gaps at least `pieces.SPLIT_GAP` glyph heights wide split an image
         (`a = b \\qquad c = d`), also read the pieces apart and take their joined reading unless
         the whole image's scores clearly better (pieces.py); False reads every image whole.
+        `workers`: how many batches `predict_batch` reads at once, each on a thread of its own;
+        the readings do not change. None: on onnxruntime one per CPU core this process may use
+        (a decoding step runs on one core, so other batches keep the other cores busy), on
+        PyTorch one (it spreads each operation over the cores itself, and side by side read no
+        faster there and single images slower).
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -81,6 +87,11 @@ class LatexOCR:
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
         self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style
         self.rerank, self.split = rerank, split
+        self.workers = workers if workers is not None else 1 if backend == "torch" else _cores()
+        if self.workers < 1:
+            raise ValueError(f"workers must be 1 or more, not {workers}")
+        # Made once: every call reuses its threads.
+        self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.model: StepModel
         if backend == "torch":
             self.model, self.config, self.vocab = _torch_model(directory, device, threads)
@@ -151,9 +162,12 @@ class LatexOCR:
         # `beam`-th of them).
         best: dict[tuple[int, int], tuple[list[Hypothesis], np.ndarray]] = {}  # best-scored view's, by (k, piece)
         sizes = [tuple(view.shape[1:]) for *_, view in inputs]
-        for rows in size_batches(sizes, self.batch_size, BATCH_PIXELS):
-            batch = pad_batch([inputs[r][2] for r in rows])
-            for r, hyps in zip(rows, self.decode(batch, beam)):
+        batches = size_batches(sizes, self.batch_size, BATCH_PIXELS)
+        decode = lambda rows: self.decode(pad_batch([inputs[r][2] for r in rows]), beam)  # noqa: E731
+        # Side by side on the pool's threads (the runtimes let go of the GIL); a lone batch here.
+        readings = map(decode, batches) if self._pool is None or len(batches) < 2 else self._pool.map(decode, batches)
+        for rows, batch_readings in zip(batches, readings):
+            for r, hyps in zip(rows, batch_readings):
                 k, piece, view = inputs[r]
                 if (k, piece) not in best or hyps[0].score > best[k, piece][0][0].score:  # else another view read better
                     best[k, piece] = hyps, view
@@ -209,6 +223,11 @@ def _torch_model(directory: Path, device: str, threads: int | None) -> tuple[Ste
         torch.set_num_threads(threads)
     model, config, vocab = load_weights(directory, device)
     return TorchModel(model), config, vocab
+
+
+def _cores() -> int:
+    """The CPU cores this process may run on (a container's limit, where it sets one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _has_onnx(directory: Path) -> bool:

@@ -53,6 +53,9 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
                    help="factors to read every image enlarged by, e.g. 1.1 (fast) or 1,1.1,1.2 (each read, the readings "
                         "averaged); default: the weights' own")
     p.add_argument("--threads", type=int, help="CPU threads (default: one per core; onnxruntime runs the decoder step on one)")
+    p.add_argument("--workers", type=int,
+                   help="batches read at once, a thread each (default: one per core on onnxruntime, one on PyTorch; "
+                        "the readings do not change)")
     p.add_argument("--style", choices=STYLES, default=DEFAULT_STYLE,
                    help="spelling of look-alike commands: im2latex ({ \\cal A }, as im2latex-100k) or modern (\\mathcal { A })")
     p.add_argument("--no-grammar", dest="grammar", action="store_false",
@@ -80,7 +83,7 @@ def _ocr(args: argparse.Namespace) -> LatexOCR:
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
                     style=args.style, grammar=args.grammar, rerank=args.rerank, read_scales=args.read_scales,
-                    split=args.split)
+                    split=args.split, workers=args.workers)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

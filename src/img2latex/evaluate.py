@@ -48,7 +48,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     result = {
         "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
         "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
-        "split": ocr.split,
+        "split": ocr.split, "workers": ocr.workers,
         **score(references, [p.latex for p in predictions]).as_dict(),
         "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
