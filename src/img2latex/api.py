@@ -200,7 +200,7 @@ class LatexOCR:
         readings = [[(results[k].latex, results[k].score), *results[k].alternatives] for k in keys]
         texts = [[latex for latex, _ in rs] for rs in readings]
         found = render_compare.distances([render_compare.paper(read[k]) for k in keys], texts,
-                                         render_compare.renderings(texts, os.cpu_count() or 1))
+                                         render_compare.renderings(texts, _cores()))
         for k, rs, ds in zip(keys, readings, found):
             best, *rest = [rs[i] for i in render_compare.order([score for _, score in rs], ds)]
             results[k] = Prediction(best[0], best[1], rest)
