@@ -3,8 +3,9 @@
 # call takes 64 MiB with the working tree, which leaves room for about a seventh of "Training
 # data v6" packed. This writes part PART of PARTS: every image whose line number in its set's
 # labels.tsv is PART modulo PARTS, for each of the five rendered sets, packed into
-# data/device/part-PART/; and data/device/val/, the first 500 val images (scored during
-# training, never trained on).
+# data/device/part-PART/, less any whose formula is a val formula (training there sees only the
+# 500 val images it carries, so it could not leave the others out itself); and data/device/val/,
+# the first 500 val images (scored during training, never trained on).
 #
 #   bash scripts/device_data.sh 7 0      # data/device/part-0 and data/device/val
 set -euo pipefail
@@ -17,7 +18,10 @@ subset=
 trap 'rm -rf "$subset"' EXIT   # the list and link of a set being packed, if packing stops
 for set in corpus-third texnet-style texnet-italic corpus-italic texnet-spaced-s2; do
     subset=$(mktemp -d data/device-subset.XXXX)
-    awk -v n="$parts" -v r="$part" 'NR % n == r' "data/$set/labels.tsv" >"$subset/labels.tsv"
+    awk -F '\t' -v n="$parts" -v r="$part" '
+        function key(f) { gsub(/[ \t]+/, " ", f); sub(/^ /, "", f); sub(/ $/, "", f); return f }  # dataset.token_key
+        FNR == NR { val[key($2)]; next }
+        FNR % n == r && !(key($2) in val)' "$val/labels.tsv" "data/$set/labels.tsv" >"$subset/labels.tsv"
     ln -s "$PWD/data/$set/images" "$subset/images"
     img2latex pack --data "$subset" --out "$out/$set"
     rm -rf "$subset"

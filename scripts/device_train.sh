@@ -24,5 +24,5 @@ status=0
 "$python" -m img2latex train --config "$config" --max-minutes "$minutes" "${resume[@]}" >"$OUT/train.log" 2>&1 || status=$?
 tr '\r' '\n' <"$OUT/train.log" | grep -v '%|' | tail -n 40
 [ "$status" = 0 ] || exit "$status"
-"$python" -m img2latex export --checkpoint "$run/last.pt" --onnx "$OUT/weights"
 cp "$run/metrics.jsonl" "$OUT/"
+"$python" -m img2latex export --checkpoint "$run/last.pt" --onnx "$OUT/weights"

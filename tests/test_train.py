@@ -11,7 +11,8 @@ from conftest import ROOT
 from test_data import make_dataset
 
 from img2latex.config import Config, DataConfig, TrainConfig, save_config
-from img2latex.train import EMA, Trainer, bf16_native, lr_at, sequence_loss, train
+from img2latex import train as train_module
+from img2latex.train import EMA, Trainer, bf16_native, fitted_max_steps, lr_at, sequence_loss, train
 from img2latex.cli import main
 from img2latex.weights import load_checkpoint, load_weights
 
@@ -37,6 +38,38 @@ def test_schedule_warms_up_then_decays_to_a_tenth(cfg):
 
 
 @pytest.mark.skipif(not bf16_native(torch.device("cpu")), reason="this CPU would only emulate bf16")
+def test_fitted_max_steps_spend_the_seconds_left_at_the_timed_rate_less_a_spare():
+    assert fitted_max_steps(100, steps_timed=50, seconds_timed=10.0, seconds_left=20.0) == 100 + int(0.95 * 5 * 20)
+    assert fitted_max_steps(100, steps_timed=50, seconds_timed=10.0, seconds_left=-3.0) == 100
+
+
+class Clock:
+    """A clock that moves `slow` seconds each of its first `slow_reads` reads, then one: steps
+    that speed up after a while, as a loader's do, whatever the CPU."""
+
+    def __init__(self, slow_reads: int, slow: float):
+        self.now, self.reads, self.slow_reads, self.slow = 0.0, 0, slow_reads, slow
+
+    def time(self) -> float:
+        self.reads += 1
+        self.now += self.slow if self.reads <= self.slow_reads else 1.0
+        return self.now
+
+
+def test_a_fitted_run_decays_fully_as_its_minutes_end_and_resumes_with_its_fitted_steps(cfg, monkeypatch):
+    clock = Clock(slow_reads=40, slow=3.0)  # about the first 40 steps at a third of the speed of the rest
+    monkeypatch.setattr(train_module, "time", clock)
+    cfg.train.max_minutes, cfg.train.max_steps, cfg.train.eval_every, cfg.train.fit_max_steps = 4.0, 1000, 1000, True
+    trainer = Trainer(cfg, progress_bar=False)
+    state = trainer.run()
+    assert 0 < state.max_steps < 1000 and state.step == state.max_steps  # ended by its schedule, not the clock
+    assert clock.now >= 0.85 * 240  # near the end of its minutes: the fit followed the speed-up
+    assert lr_at(state.step, trainer.cfg) == pytest.approx(cfg.train.lr / 10)
+    cfg.train.max_steps = 1000
+    resumed = Trainer(cfg, resume=True, progress_bar=False)
+    assert resumed.state.max_steps == resumed.cfg.train.max_steps == state.max_steps
+
+
 def test_bf16_autocast_runs_on_a_cpu_with_native_bf16_and_keeps_the_loss(cfg):
     cfg.train.bf16 = True
     trainer = Trainer(cfg, progress_bar=False)

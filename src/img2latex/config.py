@@ -83,6 +83,11 @@ class TrainConfig:
     warmup_steps: int = 500
     max_steps: int = 20_000
     max_minutes: float = 0.0  # wall clock for this invocation: stop, save last.pt, and let --resume go on; 0: none
+    # With max_minutes, on a machine whose speed nobody has timed: once the warm-up and a sixth of
+    # the minutes have run, max_steps becomes, at each log interval, the step the minutes left reach
+    # at the last sixth's rate, so the cosine decays fully as time runs out (kept in last.pt: a
+    # resumed invocation keeps it)
+    fit_max_steps: bool = False
     grad_clip: float = 1.0
     accumulate: int = 1
     label_smoothing: float = 0.0

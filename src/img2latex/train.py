@@ -24,6 +24,7 @@ import math
 import os
 import random
 import time
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, TextIO
@@ -49,6 +50,8 @@ from .torch_model import TorchModel
 from .weights import load_weights, save_weights
 
 LOG_EVERY = 20
+FIT_WINDOW = 1 / 6  # of train.max_minutes: the latest steps whose rate `fit_max_steps` follows
+FIT_SPARE = 0.05  # of the steps left: what evaluations and saving may take
 
 
 @dataclass
@@ -60,6 +63,7 @@ class Progress:
     batch_in_epoch: int = 0
     best_bleu: float = -1.0
     evals_without_gain: int = 0
+    max_steps: int = 0  # set by `train.fit_max_steps`; 0: the config's
 
 
 def resolve_device(name: str) -> torch.device:
@@ -98,6 +102,11 @@ def lr_at(step: int, cfg: Config) -> float:
         return t.lr * (step + 1) / t.warmup_steps
     progress = min(1.0, (step - t.warmup_steps) / max(1, t.max_steps - t.warmup_steps))
     return t.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def fitted_max_steps(step: int, steps_timed: int, seconds_timed: float, seconds_left: float) -> int:
+    """The step that `seconds_left` reach at the rate of the timed steps, less `FIT_SPARE`."""
+    return step + int((1 - FIT_SPARE) * steps_timed / seconds_timed * max(0.0, seconds_left))
 
 
 def build_optimizer(model: torch.nn.Module, cfg: Config) -> torch.optim.AdamW:
@@ -236,6 +245,7 @@ class Trainer:
                 self.pretrainer.head.load_state_dict(checkpoint["pretrain_head"])
             self.optimizer.load_state_dict(checkpoint["optimizer"])
             self.state = Progress(**checkpoint["progress"])
+            cfg.train.max_steps = self.state.max_steps or cfg.train.max_steps
             _set_rng_state(checkpoint["rng"])
         self.ema = None
         if cfg.train.ema_decay > 0:
@@ -348,6 +358,8 @@ class Trainer:
         cfg, st = self.cfg.train, self.state
         bar = tqdm(total=cfg.max_steps, initial=st.step, disable=not (self.progress_bar and self.lead), unit="step")
         started, window, timed_out = time.time(), [], False
+        fit = cfg.fit_max_steps and cfg.max_minutes > 0 and not st.max_steps  # a resumed call keeps its steps
+        marks: deque[tuple[int, float]] = deque()  # (step, time) at each log interval, for the fit's rate
         while st.step < cfg.max_steps and st.evals_without_gain < cfg.patience and not timed_out:
             pending = []
             for batch in self.loader():
@@ -360,11 +372,14 @@ class Trainer:
                 st.step += 1
                 bar.update(1)
                 if st.step % LOG_EVERY == 0:
+                    if fit:
+                        self.fit_max_steps(started, marks)
+                        bar.total = cfg.max_steps
                     loss = float(np.mean(window))
                     bar.set_postfix(loss=f"{loss:.3f}")
                     kind = "pretrain_loss" if st.step <= cfg.pretrain_steps else "loss"  # reconstruction / tokens
                     self.write({"step": st.step, "epoch": st.epoch, kind: loss, "lr": lr_at(st.step, self.cfg),
-                                "elapsed_s": round(time.time() - started, 1)})
+                                "elapsed_s": round(time.time() - started, 1), **({"max_steps": cfg.max_steps} if fit else {})})
                     window = []
                 if (st.step % cfg.eval_every == 0 or st.step == cfg.max_steps) and st.step > cfg.pretrain_steps:
                     if self.lead:
@@ -386,6 +401,27 @@ class Trainer:
             print(f"stopped at step {st.step}: train.max_minutes ({cfg.max_minutes:g}) have passed; "
                   f"--resume goes on from there", flush=True)
         return st
+
+    def fit_max_steps(self, started: float, marks: deque[tuple[int, float]]) -> None:
+        """`train.fit_max_steps`, at each log interval: once the warm-up and `FIT_WINDOW` of the
+        minutes have run, max_steps becomes the step the minutes left reach at the rate of the
+        last `FIT_WINDOW` (a loader may take minutes to reach its speed); process 0's clock
+        decides for all. The cosine then ends with the minutes, and last.pt keeps the steps."""
+        cfg, st = self.cfg.train, self.state
+        now = [time.time()]
+        if self.world > 1:
+            dist.broadcast_object_list(now, src=0)
+        span = FIT_WINDOW * 60 * cfg.max_minutes
+        marks.append((st.step, now[0]))
+        while len(marks) > 2 and now[0] - marks[1][1] >= span:
+            marks.popleft()
+        (step, then), left = marks[0], 60 * cfg.max_minutes - (now[0] - started)
+        if st.step > cfg.warmup_steps and now[0] - then >= span:
+            fitted = max(st.step, fitted_max_steps(st.step, st.step - step, now[0] - then, left))
+            if not st.max_steps and self.lead:
+                print(f"\nstep {st.step}: {(st.step - step) / (now[0] - then):.2f} steps/s, so max_steps {fitted}, "
+                      f"fitted again at each log interval", flush=True)
+            st.max_steps = cfg.max_steps = fitted
 
     def out_of_time(self, started: float) -> bool:
         """Whether `train.max_minutes` have passed; process 0's clock decides for all."""
