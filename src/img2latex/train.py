@@ -407,21 +407,22 @@ class Trainer:
         minutes have run, max_steps becomes the step the minutes left reach at the rate of the
         last `FIT_WINDOW` (a loader may take minutes to reach its speed); process 0's clock
         decides for all. The cosine then ends with the minutes, and last.pt keeps the steps."""
-        cfg, st = self.cfg.train, self.state
-        now = [time.time()]
-        if self.world > 1:
-            dist.broadcast_object_list(now, src=0)
+        cfg, st, now = self.cfg.train, self.state, time.time()
         span = FIT_WINDOW * 60 * cfg.max_minutes
-        marks.append((st.step, now[0]))
-        while len(marks) > 2 and now[0] - marks[1][1] >= span:
+        marks.append((st.step, now))
+        while len(marks) > 2 and now - marks[1][1] >= span:
             marks.popleft()
-        (step, then), left = marks[0], 60 * cfg.max_minutes - (now[0] - started)
-        if st.step > cfg.warmup_steps and now[0] - then >= span:
-            fitted = max(st.step, fitted_max_steps(st.step, st.step - step, now[0] - then, left))
-            if not st.max_steps and self.lead:
-                print(f"\nstep {st.step}: {(st.step - step) / (now[0] - then):.2f} steps/s, so max_steps {fitted}, "
-                      f"fitted again at each log interval", flush=True)
-            st.max_steps = cfg.max_steps = fitted
+        (step, then), left = marks[0], 60 * cfg.max_minutes - (now - started)
+        timed = st.step > cfg.warmup_steps and now - then >= span
+        fitted = [max(st.step, fitted_max_steps(st.step, st.step - step, now - then, left)) if timed else 0]
+        if self.world > 1:
+            dist.broadcast_object_list(fitted, src=0)
+        if not fitted[0]:
+            return
+        if not st.max_steps and self.lead:
+            print(f"\nstep {st.step}: {(st.step - step) / (now - then):.2f} steps/s, so max_steps {fitted[0]}, "
+                  f"fitted again at each log interval", flush=True)
+        st.max_steps = cfg.max_steps = fitted[0]
 
     def out_of_time(self, started: float) -> bool:
         """Whether `train.max_minutes` have passed; process 0's clock decides for all."""
