@@ -37,7 +37,6 @@ def test_schedule_warms_up_then_decays_to_a_tenth(cfg):
     assert lr_at(100, cfg) == pytest.approx(cfg.train.lr / 10)
 
 
-@pytest.mark.skipif(not bf16_native(torch.device("cpu")), reason="this CPU would only emulate bf16")
 def test_fitted_max_steps_spend_the_seconds_left_at_the_timed_rate_less_a_spare():
     assert fitted_max_steps(100, steps_timed=50, seconds_timed=10.0, seconds_left=20.0) == 100 + int(0.95 * 5 * 20)
     assert fitted_max_steps(100, steps_timed=50, seconds_timed=10.0, seconds_left=-3.0) == 100
@@ -70,6 +69,7 @@ def test_a_fitted_run_decays_fully_as_its_minutes_end_and_resumes_with_its_fitte
     assert resumed.state.max_steps == resumed.cfg.train.max_steps == state.max_steps
 
 
+@pytest.mark.skipif(not bf16_native(torch.device("cpu")), reason="this CPU would only emulate bf16")
 def test_bf16_autocast_runs_on_a_cpu_with_native_bf16_and_keeps_the_loss(cfg):
     cfg.train.bf16 = True
     trainer = Trainer(cfg, progress_bar=False)
