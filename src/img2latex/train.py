@@ -414,7 +414,7 @@ class Trainer:
             marks.popleft()
         (step, then), left = marks[0], 60 * cfg.max_minutes - (now - started)
         timed = st.step > cfg.warmup_steps and now - then >= span
-        fitted = [max(st.step, fitted_max_steps(st.step, st.step - step, now - then, left)) if timed else 0]
+        fitted = [fitted_max_steps(st.step, st.step - step, now - then, left) if timed else 0]  # >= st.step
         if self.world > 1:
             dist.broadcast_object_list(fitted, src=0)
         if not fitted[0]:
