@@ -3,16 +3,17 @@
 # call takes 64 MiB with the working tree, which leaves room for a fourth of "Training data v6"
 # packed once the shipped ONNX graphs are moved aside. This writes part PART of PARTS: every
 # image whose line number in its set's labels.tsv is PART modulo PARTS, for each of the five
-# rendered sets, packed into data/device/part-PART/, less any whose formula is a val formula
-# (training there sees only the 500 val images it carries, so it could not leave the others out
-# itself); and data/device/val/, the first 500 val images (scored during training, never
-# trained on).
+# rendered sets, packed into data/device/train/ (in place of the part written before: a call
+# carries one part, and configs/device.yaml names none), less any whose formula is a val
+# formula (training there sees only the 500 val images it carries, so it could not leave the
+# others out itself); and data/device/val/, the first 500 val images (scored during training,
+# never trained on).
 #
-#   bash scripts/device_data.sh 4 0      # data/device/part-0 and data/device/val
+#   bash scripts/device_data.sh 4 1      # data/device/train (the second fourth) and data/device/val
 set -euo pipefail
 parts=$1 part=$2
 val=../shared/data/im2latex100k/val
-out=data/device/part-$part
+out=data/device/train
 rm -rf "$out"
 mkdir -p "$out"
 subset=
