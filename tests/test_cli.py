@@ -1,5 +1,6 @@
 """The CLI on real val images with the shipped weights, and on bad input."""
 
+import hashlib
 import json
 import shutil
 
@@ -7,6 +8,7 @@ import pytest
 
 from conftest import VAL, needs_val
 from img2latex.cli import main
+from img2latex.config import PACKAGED
 
 pytestmark = needs_val
 
@@ -55,7 +57,7 @@ def test_evaluate_writes_reports(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("flags, grammar", [([], True), (["--no-grammar"], False)])
-def test_evaluate_records_the_grammar_and_how_many_outputs_nest(tmp_path, flags, grammar):
+def test_evaluate_records_the_weights_the_grammar_and_how_many_outputs_nest(tmp_path, flags, grammar):
     # Matrices the shipped model, left to itself, has closed with the wrong environment.
     names = ["13.png", "64.png", "151.png"]
     labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())
@@ -66,6 +68,8 @@ def test_evaluate_records_the_grammar_and_how_many_outputs_nest(tmp_path, flags,
     assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "eval"), *flags]) == 0
     result = json.loads((tmp_path / "eval.json").read_text())
     assert result["grammar"] is grammar and "nested outputs" in (tmp_path / "eval.md").read_text()
+    shipped = hashlib.sha256((PACKAGED / "model.safetensors").read_bytes()).hexdigest()
+    assert (result["weights"], result["weights_sha256"]) == (str(PACKAGED), shipped)
     if grammar:
         assert result["nested"] == 1.0
 

@@ -82,7 +82,7 @@ class LatexOCR:
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
         check_style(style)
-        directory = Path(weights or PACKAGED)
+        directory = self.weights = Path(weights or PACKAGED)
         if backend == "auto":
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
         self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style

@@ -6,6 +6,7 @@ im2latex's tokens, and images per second for the whole read (loading included).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -46,7 +47,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     seconds = time.perf_counter() - started
     references = [formula for _, formula in items]
     result = {
-        "data": str(data), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
+        "data": str(data), **weights_identity(ocr), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
         "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
         "split": ocr.split, "workers": ocr.workers,
         **score(references, [p.latex for p in predictions]).as_dict(),
@@ -60,6 +61,14 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
                 f.write(json.dumps({"image": name, "reference": ref, "latex": p.latex, "score": p.score,
                                     "error": p.error}, ensure_ascii=False) + "\n")
     return result
+
+
+def weights_identity(ocr: LatexOCR) -> dict:
+    """Which weights a report is of, so that it can be matched to a commit's shipped files: their
+    directory, the backend, and the SHA-256 of `model.safetensors` (None where only graphs are)."""
+    tensors = ocr.weights / "model.safetensors"
+    digest = hashlib.sha256(tensors.read_bytes()).hexdigest() if tensors.exists() else None
+    return {"weights": str(ocr.weights), "backend": ocr.backend, "weights_sha256": digest}
 
 
 def _rescaled(path: Path, scale: float) -> np.ndarray | Path:
