@@ -47,7 +47,8 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
     seconds = time.perf_counter() - started
     references = [formula for _, formula in items]
     result = {
-        "data": str(data), **weights_identity(ocr), "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
+        "data": str(data), **weights_identity(ocr),
+        "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
         "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
         "split": ocr.split, "workers": ocr.workers,
         **score(references, [p.latex for p in predictions]).as_dict(),
