@@ -1,8 +1,10 @@
+import hashlib
 import json
+from types import SimpleNamespace
 
 import pytest
 
-from img2latex.evaluate import to_markdown, write_report
+from img2latex.evaluate import to_markdown, weights_identity, write_report
 
 RESULT = {"data": "d", "count": 1, "beam": 5, "style": "im2latex", "bleu": 1.0, "edit_distance": 0.0,
           "exact_match": 1.0, "token_accuracy": 1.0, "nested": 1.0, "images_per_second": 1.0}
@@ -22,3 +24,10 @@ def test_the_markdown_says_how_it_was_read():
     assert "beam 5, read enlarged 1.1x, im2latex style)" in to_markdown({**RESULT, "read_scales": [1.1]})
     assert "beam 5, read at 1x, 1.1x and 1.2x, averaged, im2latex style)" in to_markdown(
         {**RESULT, "read_scales": [1.0, 1.1, 1.2]})
+
+
+def test_the_weights_identity_is_the_tensors_hash_or_none_where_only_graphs_are(tmp_path):
+    ocr = SimpleNamespace(weights=tmp_path, backend="onnx")
+    assert weights_identity(ocr) == {"weights": str(tmp_path), "backend": "onnx", "weights_sha256": None}
+    (tmp_path / "model.safetensors").write_bytes(b"tensors")
+    assert weights_identity(ocr)["weights_sha256"] == hashlib.sha256(b"tensors").hexdigest()
