@@ -8,6 +8,7 @@ Prints the scores on both and the substitutions (label token -> token read) comm
 val images, with their count on the renderings of the same labels.
 
     python bench/look_gap.py --n 1000
+    python bench/look_gap.py --n 1000 --halving lanczos   # im2markup's halving: the misreadings come back
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from error_analysis import edits
 from img2latex import LatexOCR
 from img2latex.data import read_labels
 from img2latex.metrics import score
-from img2latex.render import IM2LATEX_STYLE, SIZES, Style, render_all
+from img2latex.render import HALVINGS, IM2LATEX_STYLE, SIZES, Style, render_all
 
 
 def main() -> None:
@@ -32,15 +33,18 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="first N images")
     ap.add_argument("--dpi", type=int, default=IM2LATEX_STYLE.dpi)
     ap.add_argument("--size", type=int, default=IM2LATEX_STYLE.size, choices=SIZES)
+    ap.add_argument("--halving", default=IM2LATEX_STYLE.halving, choices=list(HALVINGS),
+                    help="how the renderings are halved (render.py); lanczos: im2markup's way")
     ap.add_argument("--top", type=int, default=12, help="substitutions to list")
     args = ap.parse_args()
     ocr = LatexOCR(args.weights)
     items = read_labels(args.data)[: args.n]
-    rendered = render_all([formula for _, formula in items], Style(dpi=args.dpi, size=args.size), os.cpu_count() or 1)
+    style = Style(dpi=args.dpi, size=args.size, halving=args.halving)
+    rendered = render_all([formula for _, formula in items], style, os.cpu_count() or 1)
     kept = [(name, formula, r.image) for (name, formula), r in zip(items, rendered) if r.image is not None]
     read = {label: [p.latex for p in ocr.predict_batch(images, errors="keep")] for label, images in (
         ("val images", [Path(args.data) / "images" / name for name, _, _ in kept]),
-        (f"renderings ({args.size}pt, {args.dpi} dpi)", [image for _, _, image in kept]))}
+        (f"renderings ({args.size}pt, {args.dpi} dpi, {args.halving} halving)", [image for _, _, image in kept]))}
     references = [formula for _, formula, _ in kept]
     print(f"`python bench/look_gap.py {' '.join(sys.argv[1:])}`: the first {len(items)} images of {args.data}, "
           f"{len(kept)} of whose labels render (greedy, the reader's defaults)\n")

@@ -126,3 +126,12 @@ def test_render_command_picks_formulas_and_look(tmp_path):
     assert read_labels(out) == [("0.png", r"\operatorname { s i n } x")]
     plain = render_chunk([(0, "s i n x")], Style(size=10))[0].image
     assert np.array_equal(load_gray(out / "images" / "0.png"), plain)
+
+
+def test_the_lanczos_halving_rings_strokes_with_faint_gray_as_im2latex_images_are():
+    formula = [(0, r"F _ { \mu \nu } F ^ { \mu \nu } + \bar { x }")]
+    bold, ringed = (render_chunk(formula, Style(halving=h))[0].image for h in ("min", "lanczos"))
+    faint = {name: ((image >= 230) & (image < 255)).sum() / (image < 255).sum()
+             for name, image in (("min", bold), ("lanczos", ringed))}
+    assert bold.shape == ringed.shape and ringed.min() == 0  # the same size, black cores
+    assert faint["lanczos"] > 0.3 > 0.15 > faint["min"]

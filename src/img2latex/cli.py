@@ -253,7 +253,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dpi", default=str(DEFAULT_DPI), help="resolution, or comma-separated ones to mix")
     p.add_argument("--fonts", default="cm", help=f"comma-separated math fonts to mix: {', '.join(FONTS)}")
     p.add_argument("--halving", choices=list(HALVINGS), default="min",
-                   help="min: bold strokes like im2latex-100k; box: lighter anti-aliased strokes")
+                   help="min: bold strokes like im2latex-100k; box: lighter anti-aliased strokes; "
+                        "lanczos: bold strokes ringed with faint gray, im2markup's own halving")
     p.add_argument("--operatorname", choices=list(OPERATORNAMES), default="upright",
                    help="italic: \\operatorname (\\sin, \\lim, ...) as im2latex-100k's images show it, in math italic")
     p.add_argument("--size", type=int, choices=SIZES, default=DEFAULT_SIZE,

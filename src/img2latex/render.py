@@ -5,7 +5,8 @@ of TeX is paid once per chunk. Formulas that fail are found from the log's line 
 dropped and reported, and the chunk is run again; nothing one formula does stops a run.
 Images are rendered at twice the target resolution, cropped to the ink, padded and then
 halved, which is how the im2latex-100k images were made. Halving by 2x2 min-pooling keeps
-their bold strokes (bench/stroke_darkness.py); a box filter gives lighter, anti-aliased ones.
+their bold strokes (bench/stroke_darkness.py); a box filter gives lighter, anti-aliased ones;
+a Lanczos filter over a bilevel page, im2markup's own halving, also their faint rings.
 For variety a dataset can mix math fonts and resolutions, chosen per formula, and it can set
 `\\operatorname` in italic, as im2latex-100k's images show it (OPERATORNAMES).
 """
@@ -36,6 +37,10 @@ SIZES = (10, 11, 12)
 DEFAULT_SIZE = 12  # what every training set so far was rendered at
 PADDING = 4  # white pixels around the ink, as in the im2latex-100k images
 TIMEOUT_S = 15  # a chunk normally compiles in about a second
+# The gray level under which a 2x pixel counts as inked for the "lanczos" halving: at 240 the
+# shares of black and of faint non-white pixels are about val's (bench/stroke_darkness.py: 0.031
+# and 0.501 against 0.037 and 0.545; 250 gives 0.038 and 0.494). Training data v7 used 240.
+INKED = 240
 
 # Math fonts the README's TeX packages provide: name -> preamble line.
 FONTS = {
@@ -51,11 +56,21 @@ FONTS = {
 # defined, so TeX dropped it and set its letters in math italic, a `\operatorname*`'s star
 # printed (val 11.png: `\operatorname { e x p }` shows as italic exp; 45.png: *lim).
 OPERATORNAMES = {"upright": "", "italic": "\\renewcommand{\\operatorname}{}\n"}
+
+
+def _resized(a: np.ndarray, resample: Image.Resampling) -> np.ndarray:
+    return np.asarray(Image.fromarray(a).resize((max(1, a.shape[1] // 2), max(1, a.shape[0] // 2)), resample))
+
+
 HALVINGS = {
     "min": lambda a: a[: a.shape[0] // 2 * 2, : a.shape[1] // 2 * 2]
     .reshape(a.shape[0] // 2, 2, a.shape[1] // 2, 2).min(axis=(1, 3)),  # 2x2 min-pooling: bold strokes
-    "box": lambda a: np.asarray(Image.fromarray(a).resize((max(1, a.shape[1] // 2), max(1, a.shape[0] // 2)),
-                                                          Image.Resampling.BOX)),
+    "box": lambda a: _resized(a, Image.Resampling.BOX),
+    # im2markup's way: its scripts halve with PIL's Lanczos filter, here from a page made
+    # bilevel where ink covers any of a pixel (INKED), as a rasterizer without anti-aliasing
+    # that fills every touched pixel makes it. This gives im2latex-100k's faint rings around
+    # strokes and the misreadings they cause (F read as P; docs/TRAINING.md, "Where the errors are").
+    "lanczos": lambda a: _resized(np.where(a < INKED, 0, 255).astype(np.uint8), Image.Resampling.LANCZOS),
 }
 
 
