@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from img2latex.models import Img2Latex, with_layers
@@ -68,3 +69,26 @@ def test_a_grown_model_predicts_as_before_and_its_new_layers_learn(tiny_model_co
     again = with_layers(grown, encoder=1)  # grows past layers that were grown before
     assert torch.equal(again.encoder.layers[1].ff[0].weight, grown.encoder.layers[1].ff[0].weight)
     assert torch.equal(again.decoder.layers[-1].ff[0].weight, grown.decoder.layers[-1].ff[0].weight)
+
+
+def test_a_cnn_grown_by_blocks_reads_as_before_and_keeps_its_blocks_in_order(tiny_model_config):
+    torch.manual_seed(0)
+    model = Img2Latex(tiny_model_config).eval()
+    with torch.no_grad():  # batch norms that are not the identity, so that a misplaced block shows
+        for module in model.encoder.cnn.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.weight.uniform_(0.5, 1.5)
+    added = [0, 1, 0, 2][: len(tiny_model_config.blocks)]
+    grown = with_layers(model, blocks=added)
+    assert grown.cfg.blocks == [n + k for n, k in zip(tiny_model_config.blocks, added)]
+    images, tokens = torch.rand(2, 1, 32, 64), torch.randint(0, 40, (2, 9))
+    with torch.no_grad():
+        assert torch.allclose(grown(images, tokens), model(images, tokens), atol=1e-5)
+    assert sum(p.numel() for p in grown.parameters()) > sum(p.numel() for p in model.parameters())
+    grown.train()
+    grown(images, tokens).logsumexp(-1).mean().backward()
+    new = grown.encoder.cnn[tiny_model_config.blocks[0] + tiny_model_config.blocks[1]]
+    assert new.bn2.weight.grad.abs().sum() > 0  # the zero scale learns, and the block with it
+    with pytest.raises(ValueError, match="stage"):
+        with_layers(model, blocks=[1])

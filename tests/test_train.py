@@ -121,10 +121,12 @@ def test_resume_restores_the_ema_and_fine_tuning_starts_from_weights(cfg, tmp_pa
     assert tuned.state.step == 0
 
     cfg.train.out_dir, cfg.train.add_encoder_layers, cfg.train.add_decoder_layers = str(tmp_path / "grown"), 1, 1
+    cfg.train.add_cnn_blocks = [0, 0, 0, 1]  # the last stage's: no block moves, so every key keeps its name
     with pytest.raises(ValueError, match="init_from"):
         Trainer(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, init_from="")), progress_bar=False)
     grown = Trainer(cfg, progress_bar=False)
     assert (grown.cfg.model.encoder_layers, grown.cfg.model.decoder_layers) == (1, start.cfg.decoder_layers + 1)
+    assert grown.cfg.model.blocks == [*start.cfg.blocks[:3], start.cfg.blocks[3] + 1]
     for key, value in start.state_dict().items():
         assert torch.equal(grown.model.state_dict()[key], value)
 

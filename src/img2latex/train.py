@@ -187,9 +187,11 @@ class Trainer:
     def __init__(self, cfg: Config, resume: bool = False, progress_bar: bool = True):
         self.cfg, self.progress_bar = cfg, progress_bar
         self.out = Path(cfg.train.out_dir)
-        growth = cfg.train.add_encoder_layers, cfg.train.add_decoder_layers
-        if any(growth) and not cfg.train.init_from:
-            raise ValueError("train.add_encoder_layers and add_decoder_layers grow the model of train.init_from: set both")
+        growth = cfg.train.add_encoder_layers, cfg.train.add_decoder_layers, cfg.train.add_cnn_blocks
+        grows = bool(growth[0] or growth[1] or any(growth[2]))
+        if grows and not cfg.train.init_from:
+            raise ValueError("train.add_encoder_layers, add_decoder_layers and add_cnn_blocks grow the model of "
+                             "train.init_from: set both")
         self.out.mkdir(parents=True, exist_ok=True)
         self.rank, self.world = init_distributed(cfg.train.device)
         self.lead = self.rank == 0  # the process that evaluates, logs and saves
@@ -208,7 +210,7 @@ class Trainer:
             torch.manual_seed(cfg.train.seed)
         if checkpoint is None and cfg.train.init_from:
             start, _, self.vocab = load_weights(cfg.train.init_from)
-            if any(growth):
+            if grows:
                 start = with_layers(start, *growth)
             cfg.model = start.cfg
         elif checkpoint is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -36,30 +37,60 @@ class Img2Latex(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0) -> Img2Latex:
-    """A copy of a trained `model` with `encoder` Transformer layers appended to its encoder and
-    `decoder` layers appended to its decoder.
+def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0, blocks: Sequence[int] = ()) -> Img2Latex:
+    """A copy of a trained `model` with `encoder` Transformer layers appended to its encoder,
+    `decoder` layers appended to its decoder and `blocks[s]` residual blocks appended to its
+    CNN's stage s.
 
-    Each new layer's output projections start at zero, so it passes its input through and the
-    copy predicts exactly what `model` did: fine-tuning grows capacity without first undoing
-    what was learned (the residual-branch zero init of ReZero and Fixup).
+    Each new layer's output projections, and each new block's last batch-norm scale, start at
+    zero, so it passes its input through and the copy predicts exactly what `model` did:
+    fine-tuning grows capacity without first undoing what was learned (the residual-branch zero
+    init of ReZero, Fixup and Goyal et al.'s ResNets).
     """
     old = model.cfg
+    added = list(blocks) or [0] * len(old.blocks)
+    if len(added) != len(old.blocks) or any(k and not n for n, k in zip(old.blocks, added)):
+        raise ValueError(f"cannot grow CNN stages {old.blocks} by {added}: one count a stage, "
+                         "and a stage grows only past a block it has")
     cfg = dataclasses.replace(old, encoder_layers=old.encoder_layers + encoder,
-                              decoder_layers=old.decoder_layers + decoder)
+                              decoder_layers=old.decoder_layers + decoder,
+                              blocks=[n + k for n, k in zip(old.blocks, added)])
     grown = Img2Latex(cfg)
-    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    moved = _block_indices(old.blocks, cfg.blocks)
+    state = {_renamed(key, moved): value for key, value in model.state_dict().items()}
+    missing, unexpected = grown.load_state_dict(state, strict=False)
     new = tuple(f"encoder.layers.{i}." for i in range(old.encoder_layers, cfg.encoder_layers))
     new += tuple(f"decoder.layers.{i}." for i in range(old.decoder_layers, cfg.decoder_layers))
+    new_blocks = sorted(set(range(sum(cfg.blocks))) - set(moved.values()))
+    new += tuple(f"encoder.cnn.{i}." for i in new_blocks)
     if unexpected or not all(key.startswith(new) for key in missing):
         raise ValueError(f"cannot grow this model: missing {missing}, unexpected {unexpected}")
     outputs = [linear for layer in grown.encoder.layers[old.encoder_layers:] for linear in (layer.attn.out, layer.ff[2])]
     outputs += [linear for layer in grown.decoder.layers[old.decoder_layers:]
                 for linear in (layer.self_attn.out, layer.cross_attn.out, layer.ff[2])]
-    for linear in outputs:
-        nn.init.zeros_(linear.weight)
-        nn.init.zeros_(linear.bias)
+    outputs += [grown.encoder.cnn[i].bn2 for i in new_blocks]
+    for module in outputs:
+        nn.init.zeros_(module.weight)
+        nn.init.zeros_(module.bias)
     return grown.to(next(model.parameters()).device).train(model.training)
+
+
+def _block_indices(old: list[int], new: list[int]) -> dict[int, int]:
+    """Where each of the old CNN's blocks sits in the grown one's `encoder.cnn`: a stage's new
+    blocks come after its old ones, which moves every later stage's blocks along."""
+    moved, start_old, start_new = {}, 0, 0
+    for n_old, n_new in zip(old, new):
+        moved.update((start_old + b, start_new + b) for b in range(n_old))
+        start_old, start_new = start_old + n_old, start_new + n_new
+    return moved
+
+
+def _renamed(key: str, moved: dict[int, int]) -> str:
+    """`encoder.cnn.I.rest` with I its place in the grown CNN; any other key as it is."""
+    parts = key.split(".", 3)
+    if parts[:2] != ["encoder", "cnn"]:
+        return key
+    return ".".join(["encoder", "cnn", str(moved[int(parts[2])]), parts[3]])
 
 
 def _init_weights(module: nn.Module) -> None:
