@@ -95,7 +95,8 @@ class TrainConfig:
     init_from: str = ""  # weights directory to fine-tune from (its architecture and vocabulary)
     add_encoder_layers: int = 0  # with init_from: Transformer layers appended to its encoder, starting as the identity
     add_decoder_layers: int = 0  # with init_from: layers appended to its decoder, likewise
-    add_cnn_blocks: list[int] = field(default_factory=list)  # with init_from: residual blocks appended to each CNN stage, likewise
+    # with init_from: residual blocks appended to each CNN stage (a count a stage), likewise
+    add_cnn_blocks: list[int] = field(default_factory=list)
     pretrain_steps: int = 0  # first steps train the encoder to reconstruct the image (models/pretrain.py)
     bf16: bool = True  # autocast on CUDA and on CPUs with native bf16 (train.bf16_native)
     compile: bool = False

@@ -188,7 +188,7 @@ class Trainer:
         self.cfg, self.progress_bar = cfg, progress_bar
         self.out = Path(cfg.train.out_dir)
         growth = cfg.train.add_encoder_layers, cfg.train.add_decoder_layers, cfg.train.add_cnn_blocks
-        grows = bool(growth[0] or growth[1] or any(growth[2]))
+        grows = any(growth[:2]) or any(growth[2])  # layer counts, then a block count a stage
         if grows and not cfg.train.init_from:
             raise ValueError("train.add_encoder_layers, add_decoder_layers and add_cnn_blocks grow the model of "
                              "train.init_from: set both")
