@@ -129,11 +129,14 @@ def _store_exact_halves(path: Path) -> None:
     model = onnx.load(str(path))
     casts = []
     for init in model.graph.initializer:
-        weights = numpy_helper.to_array(init) if init.data_type == TensorProto.FLOAT else None
-        if weights is None or weights.size < 64 or not np.array_equal(weights.astype(np.float16), weights):
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        weights = numpy_helper.to_array(init)
+        halves = weights.astype(np.float16)
+        if weights.size < 64 or not np.array_equal(halves, weights):  # a scalar saves less than its Cast costs
             continue
         name = init.name
-        init.CopyFrom(numpy_helper.from_array(weights.astype(np.float16), f"{name}.float16"))
+        init.CopyFrom(numpy_helper.from_array(halves, f"{name}.float16"))
         casts.append(helper.make_node("Cast", [f"{name}.float16"], [name], to=TensorProto.FLOAT))
     nodes = casts + list(model.graph.node)  # the casts first: a graph's nodes are in the order they run
     del model.graph.node[:]
