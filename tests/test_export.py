@@ -54,18 +54,18 @@ def test_onnx_decoding_matches_pytorch(weights):
     assert [[h.ids for h in hs] for hs in beams] == [[h.ids for h in hs] for hs in beam_search(model, images[:2], beam=3)]
 
 
-def test_graphs_keep_the_float16_weights_as_float16(weights):
-    """Every weight read from the float16 safetensors is stored as float16 in the graphs (the
-    package's size); the float32 ones left (convolutions with batch norm folded in) are those
-    float16 would round. The decoding tests here show the graphs still read as PyTorch does."""
+def test_graphs_keep_every_weight_as_float16(weights):
+    """Every weight is read from the float16 safetensors, so the graphs store them all as float16
+    (the package's size): the encoder's batch norms are left for onnxruntime to fuse into the
+    convolutions, which would otherwise hold float32 weights. The decoding tests here show the
+    graphs still read as PyTorch does."""
     import onnx
     from onnx import TensorProto, numpy_helper
 
     for name in ("encoder", "decoder"):
         inits = onnx.load(str(weights / f"{name}.onnx")).graph.initializer
         assert any(i.data_type == TensorProto.FLOAT16 for i in inits)
-        for array in (numpy_helper.to_array(i) for i in inits if i.data_type == TensorProto.FLOAT):
-            assert array.size < 64 or not np.array_equal(array.astype(np.float16), array)
+        assert [i.name for i in inits if i.data_type == TensorProto.FLOAT and numpy_helper.to_array(i).size >= 64] == []
 
 
 def test_onnx_step_logits_match_pytorch(weights):

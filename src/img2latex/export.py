@@ -81,6 +81,7 @@ def export_onnx(weights: str | Path, out: str | Path, quantize: bool = False) ->
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notices
         torch.onnx.export(
             EncoderGraph(model), (images,), str(written[0]), dynamo=False, opset_version=OPSET,
+            training=torch.onnx.TrainingMode.PRESERVE,  # the eval model, its batch norms not folded: see below
             input_names=["images"], output_names=kv_names("cross", layers),
             dynamic_axes={"images": {0: "images", 2: "height", 3: "width"}, **kv_axes(kv_names("cross", layers), "images", "memory")},
         )
@@ -119,10 +120,12 @@ def _quantize(path: Path) -> Path:
 
 
 def _store_exact_halves(path: Path) -> None:
-    """Store as float16 each float32 weight that float16 holds exactly (all read from the float16
-    `model.safetensors` but the convolutions with their batch norms folded in), behind a Cast
-    back to float32 that onnxruntime folds when it loads the graph: the graph computes as before,
-    on the same numbers, from a file about half the size."""
+    """Store as float16 each float32 weight that float16 holds exactly, behind a Cast back to
+    float32 that onnxruntime folds when it loads the graph: the graph computes as before, on the
+    same numbers, from a file about half the size. That is every weight, all read from the
+    float16 `model.safetensors`, as long as the export does not fold the batch norms into the
+    convolutions (which would make float32 weights float16 rounds): onnxruntime fuses them itself
+    when it loads the graph."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
