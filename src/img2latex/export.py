@@ -122,10 +122,10 @@ def _quantize(path: Path) -> Path:
 def _store_exact_halves(path: Path) -> None:
     """Store as float16 each float32 weight that float16 holds exactly, behind a Cast back to
     float32 that onnxruntime folds when it loads the graph: the graph computes as before, on the
-    same numbers, from a file about half the size. That is every weight, all read from the
-    float16 `model.safetensors`, as long as the export does not fold the batch norms into the
-    convolutions (which would make float32 weights float16 rounds): onnxruntime fuses them itself
-    when it loads the graph."""
+    same numbers, from a file about half the size. Every weight comes from the float16
+    `model.safetensors`, so all qualify as long as the export leaves the batch norms apart from
+    the convolutions (folded, they would be products that float16 rounds); onnxruntime fuses the
+    two itself when it loads the graph. The int8 graphs' quantization scales may not qualify."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
