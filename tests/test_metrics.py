@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from img2latex.metrics import corpus_bleu, edit_distance, score, token_accuracy
+from img2latex.metrics import bleu_counts, bleu_from_counts, corpus_bleu, edit_distance, score, token_accuracy
 
 
 def test_identical_corpus_scores_perfectly():
@@ -22,6 +22,17 @@ def test_bleu_brevity_penalty_and_zero_cases():
     ref = list("abcdefgh")
     assert corpus_bleu([ref], [list("abcd")]) == pytest.approx(math.exp(1 - 8 / 4))
     assert corpus_bleu([ref], [[]]) == 0.0
+
+
+def test_bleu_counts_sum_to_the_corpus_score():
+    """A corpus's BLEU from its pairs' summed counts (what bench/compare_predictions.py resamples)
+    is not the mean of the pairs' own BLEU: the pairs' n-grams pool."""
+    refs, hyps = [list("abcde"), list("xyzw")], [list("abcdf"), list("xyzwv")]
+    sums = [a + b for a, b in zip(*(bleu_counts(r, h) for r, h in zip(refs, hyps)))]
+    assert sums[:4] == [4 + 4, 3 + 3, 2 + 2, 1 + 1] and sums[8:] == [9, 10]
+    assert bleu_from_counts(sums) == pytest.approx(corpus_bleu(refs, hyps))
+    expected = math.exp(sum(math.log(m / t) for m, t in zip([8, 6, 4, 2], [10, 8, 6, 4])) / 4)
+    assert bleu_from_counts(sums) == pytest.approx(expected)  # longer than the references: no penalty
 
 
 def test_edit_distance_and_token_accuracy_known_values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from rapidfuzz.distance import Levenshtein
@@ -15,21 +16,31 @@ def _ngrams(tokens: list[str], n: int) -> Counter:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
-def corpus_bleu(references: list[list[str]], hypotheses: list[list[str]], max_n: int = 4) -> float:
-    """Corpus BLEU-4 (Papineni et al.): clipped n-gram precisions, geometric mean, brevity penalty."""
-    matches, totals = [0] * max_n, [0] * max_n
-    ref_len = hyp_len = 0
-    for ref, hyp in zip(references, hypotheses):
-        ref_len, hyp_len = ref_len + len(ref), hyp_len + len(hyp)
-        for n in range(1, max_n + 1):
-            h, r = _ngrams(hyp, n), _ngrams(ref, n)
-            matches[n - 1] += sum(min(c, r[g]) for g, c in h.items())
-            totals[n - 1] += max(len(hyp) - n + 1, 0)
+def bleu_counts(ref: list[str], hyp: list[str], max_n: int = 4) -> list[int]:
+    """What corpus BLEU sums over one pair: clipped n-gram matches and n-gram totals (n = 1..max_n),
+    then the reference's and the hypothesis's lengths. Sums of these give any subset's BLEU."""
+    matches = [sum(min(c, _ngrams(ref, n)[g]) for g, c in _ngrams(hyp, n).items()) for n in range(1, max_n + 1)]
+    totals = [max(len(hyp) - n + 1, 0) for n in range(1, max_n + 1)]
+    return [*matches, *totals, len(ref), len(hyp)]
+
+
+def bleu_from_counts(sums: Sequence[int], max_n: int = 4) -> float:
+    """Corpus BLEU (Papineni et al.) from summed `bleu_counts`: clipped n-gram precisions, their
+    geometric mean, brevity penalty."""
+    matches, totals, (ref_len, hyp_len) = sums[:max_n], sums[max_n : 2 * max_n], sums[2 * max_n :]
     if hyp_len == 0 or min(matches) == 0:
         return 0.0
     log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
     brevity = min(0.0, 1.0 - ref_len / hyp_len)
     return math.exp(log_precision + brevity)
+
+
+def corpus_bleu(references: list[list[str]], hypotheses: list[list[str]], max_n: int = 4) -> float:
+    """Corpus BLEU-4 over token lists."""
+    sums = [0] * (2 * max_n + 2)
+    for ref, hyp in zip(references, hypotheses):
+        sums = [a + b for a, b in zip(sums, bleu_counts(ref, hyp, max_n))]
+    return bleu_from_counts(sums, max_n)
 
 
 def edit_distance(references: list[list[str]], hypotheses: list[list[str]]) -> float:
