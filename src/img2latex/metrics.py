@@ -16,10 +16,14 @@ def _ngrams(tokens: list[str], n: int) -> Counter:
     return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
 
 
+def _clipped_matches(ref: Counter, hyp: Counter) -> int:
+    return sum(min(c, ref[g]) for g, c in hyp.items())
+
+
 def bleu_counts(ref: list[str], hyp: list[str], max_n: int = 4) -> list[int]:
     """What corpus BLEU sums over one pair: clipped n-gram matches and n-gram totals (n = 1..max_n),
     then the reference's and the hypothesis's lengths. Sums of these give any subset's BLEU."""
-    matches = [sum(min(c, _ngrams(ref, n)[g]) for g, c in _ngrams(hyp, n).items()) for n in range(1, max_n + 1)]
+    matches = [_clipped_matches(_ngrams(ref, n), _ngrams(hyp, n)) for n in range(1, max_n + 1)]
     totals = [max(len(hyp) - n + 1, 0) for n in range(1, max_n + 1)]
     return [*matches, *totals, len(ref), len(hyp)]
 
