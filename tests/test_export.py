@@ -1,5 +1,6 @@
 """ONNX export and the onnxruntime backend give the same readings as PyTorch."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ from img2latex.cli import main
 from img2latex.config import Config
 from img2latex.decoding import beam_search, greedy
 from img2latex.export import export_onnx
-from img2latex.models import Img2Latex
+from img2latex.models import Img2Latex, with_layers
 from img2latex.onnx_model import OnnxModel
 from img2latex.tokenizer import Vocab
 from img2latex.torch_model import TorchModel
@@ -158,9 +159,32 @@ def test_cli_export_average_saves_the_mean_of_the_weights(weights, tmp_path):
     assert (out / "encoder.onnx").is_file()
 
 
+def test_export_average_grows_the_model_a_run_grew_from(weights, tmp_path):
+    """Averaged with a run that grew it by a layer and a block, the shipped-style model reads as
+    that run with its new parts' outputs halved: inner weights the run's, not half noise."""
+    model, cfg, vocab = load_weights(weights)
+    run = with_layers(model, encoder=1, blocks=[0, 0, 0, 1])
+    with torch.no_grad():  # as if fine-tuned: every weight moved, the zeroed outputs too
+        for p in run.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    save_weights(run, dataclasses.replace(cfg, model=run.cfg), vocab, tmp_path / "run")
+    out = tmp_path / "mean"
+    assert main(["export", "--average", str(weights), str(tmp_path / "run"), "--onnx", str(out)]) == 0
+    old, new = model.state_dict(), load_weights(tmp_path / "run")[0].state_dict()
+    mean, mean_cfg, _ = load_weights(out)
+    assert mean_cfg.model == run.cfg
+    mean = mean.state_dict()
+    for key in ("decoder.layers.0.ff.0.weight", "encoder.layers.0.ff.2.weight", "encoder.cnn.3.conv1.weight"):
+        assert torch.allclose(mean[key], (old[key] + new[key]) / 2, atol=1e-3), key
+    for key in ("encoder.layers.1.ff.0.weight", "encoder.cnn.4.conv1.weight", "encoder.cnn.4.bn1.running_var"):
+        assert torch.allclose(mean[key], new[key], atol=1e-3), key  # new parts: the run's own
+    for key in ("encoder.layers.1.ff.2.weight", "encoder.layers.1.attn.out.bias", "encoder.cnn.4.bn2.weight"):
+        assert torch.allclose(mean[key], new[key] / 2, atol=1e-3), key  # their outputs: halved
+
+
 def test_cli_export_average_refuses_another_architecture(weights, tmp_path, capsys):
     _, cfg, vocab = load_weights(weights)
-    cfg.model.decoder_layers = 1
+    cfg.model.d_model = 16  # narrower: neither grows into the other
     save_weights(Img2Latex(cfg.model), cfg, vocab, tmp_path / "smaller")
     assert main(["export", "--average", str(weights), str(tmp_path / "smaller"), "--onnx", str(tmp_path / "out")]) == 2
     assert "cannot average" in capsys.readouterr().err

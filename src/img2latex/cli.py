@@ -292,7 +292,8 @@ def parser() -> argparse.ArgumentParser:
     source.add_argument("--weights", help="weights directory (default: the --onnx directory's own, else the shipped model)")
     source.add_argument("--checkpoint", help="a training run's last.pt: its (EMA) weights are saved to the --onnx directory too")
     source.add_argument("--average", nargs="+", metavar="DIR",
-                        help="weights directories of one architecture: their mean is saved to the --onnx directory too")
+                        help="weights directories of one vocabulary, of one architecture or of a run and what it grew "
+                             "from: their mean is saved to the --onnx directory too")
     p.add_argument("--int8", action="store_true", help="also write dynamically quantized int8 graphs")
     p.set_defaults(run=cmd_export)
 

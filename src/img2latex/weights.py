@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import PACKAGED, Config, from_dict, load_config, save_config
-from .models import Img2Latex
+from .models import Img2Latex, with_layers
 from .tokenizer import Vocab
 
 TIED = "decoder.head.weight"
@@ -68,16 +68,37 @@ def load_checkpoint(path: str | Path) -> tuple[Img2Latex, Config, Vocab]:
 
 
 def average_weights(directories: list[str | Path]) -> tuple[Img2Latex, Config, Vocab]:
-    """The element-wise mean of several weights directories of one architecture and vocabulary
-    (such as two late steps of one run's line): near each other in weight space, their mean
-    often reads better than either, at one model's cost. Config and integer buffers are the
-    first directory's."""
+    """The element-wise mean of several weights directories of one vocabulary (such as two late
+    steps of one run's line): near each other in weight space, their mean often reads better
+    than either, at one model's cost. A model that another one grew from in fine-tuning (fewer
+    CNN blocks or Transformer layers, all else alike) is first grown to the deepest one's shape,
+    its new parts the deepest's own with their outputs at zero: the mean is then the grown run
+    with its new parts at half strength (a weight-space step back towards where it started).
+    Config and integer buffers are the deepest directory's (the first of the deepest)."""
     loaded = [load_weights(d) for d in directories]
-    model, config, vocab = loaded[0]
-    for directory, (_, other_config, other_vocab) in zip(directories[1:], loaded[1:]):
-        if other_config.model != config.model or other_vocab.itos != vocab.itos:
-            raise ValueError(f"{directory} has another architecture or vocabulary than {directories[0]}: cannot average")
-    states = [m.state_dict() for m, _, _ in loaded]
+    deepest = max(range(len(loaded)), key=lambda i: sum(p.numel() for p in loaded[i][0].parameters()))
+    model, config, vocab = loaded[deepest]
+    states = []
+    for directory, (other, _, other_vocab) in zip(directories, loaded):
+        try:
+            if other_vocab.itos != vocab.itos:
+                raise ValueError("another vocabulary")
+            states.append(_grown_to(other, model).state_dict())
+        except ValueError as e:
+            raise ValueError(f"cannot average {directory} with {directories[deepest]}: {e}") from None
     model.load_state_dict({k: torch.stack([s[k] for s in states]).mean(0) if v.is_floating_point() else v
-                           for k, v in states[0].items()})
+                           for k, v in model.state_dict().items()})
     return model, config, vocab
+
+
+def _grown_to(model: Img2Latex, target: Img2Latex) -> Img2Latex:
+    """`model` grown by the CNN blocks and Transformer layers it lacks to `target`'s shape, the
+    new parts `target`'s (`models.with_layers`); `model` itself when the shapes are alike."""
+    have, want = model.cfg, target.cfg
+    if have == want:
+        return model
+    blocks = [w - h for h, w in zip(have.blocks, want.blocks)]
+    layers = (want.encoder_layers - have.encoder_layers, want.decoder_layers - have.decoder_layers)
+    if len(have.blocks) != len(want.blocks) or min(blocks + list(layers)) < 0:
+        raise ValueError(f"neither architecture grows into the other ({have} and {want})")
+    return with_layers(model, *layers, blocks, donor=target)

@@ -37,7 +37,8 @@ class Img2Latex(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0, blocks: Sequence[int] = ()) -> Img2Latex:
+def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0, blocks: Sequence[int] = (),
+                donor: Img2Latex | None = None) -> Img2Latex:
     """A copy of a trained `model` with `encoder` Transformer layers appended to its encoder,
     `decoder` layers appended to its decoder and `blocks[s]` residual blocks appended to its
     CNN's stage s.
@@ -45,7 +46,9 @@ def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0, blocks: Se
     Each new layer's output projections, and each new block's last batch-norm scale, start at
     zero, so it passes its input through and the copy predicts exactly what `model` did:
     fine-tuning grows capacity without first undoing what was learned (the residual-branch zero
-    init of ReZero, Fixup and Goyal et al.'s ResNets).
+    init of ReZero, Fixup and Goyal et al.'s ResNets). The rest of the new layers and blocks is
+    freshly initialized, or taken from `donor`, a model of the grown shape (for averaging with
+    it: the mean then fades the donor's new parts in at half their output, not half noise).
     """
     old = model.cfg
     added = list(blocks) or [0] * len(old.blocks)
@@ -65,6 +68,10 @@ def with_layers(model: Img2Latex, encoder: int = 0, decoder: int = 0, blocks: Se
     new += tuple(f"encoder.cnn.{i}." for i in new_blocks)
     if unexpected or not all(key.startswith(new) for key in missing):
         raise ValueError(f"cannot grow this model: missing {missing}, unexpected {unexpected}")
+    if donor is not None:
+        if donor.cfg != cfg:
+            raise ValueError(f"the donor's shape is not the grown one: {donor.cfg} against {cfg}")
+        grown.load_state_dict({k: v for k, v in donor.state_dict().items() if k in missing}, strict=False)
     outputs = [linear for layer in grown.encoder.layers[old.encoder_layers:] for linear in (layer.attn.out, layer.ff[2])]
     outputs += [linear for layer in grown.decoder.layers[old.decoder_layers:]
                 for linear in (layer.self_attn.out, layer.cross_attn.out, layer.ff[2])]
