@@ -17,9 +17,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
 
-from img2latex.metrics import bleu_counts, bleu_from_counts, score
+from img2latex.metrics import bleu_counts, bleu_from_counts, edit_counts, score
 from img2latex.tokenizer import tokenize
 
 
@@ -28,10 +27,10 @@ def read(path: str) -> list[dict]:
 
 
 def image_counts(reference: str, prediction: str) -> list[int]:
-    """What corpus BLEU-4 and edit distance sum over one image (`metrics.bleu_counts`, then the
-    token edits and the longer side's length)."""
+    """What corpus BLEU-4 and edit distance sum over one image (`metrics.bleu_counts`, then
+    `metrics.edit_counts`)."""
     ref, hyp = tokenize(reference), tokenize(prediction)
-    return [*bleu_counts(ref, hyp), Levenshtein.distance(ref, hyp), max(len(ref), len(hyp))]
+    return [*bleu_counts(ref, hyp), *edit_counts(ref, hyp)]
 
 
 def corpus_scores(sums: np.ndarray) -> tuple[float, float]:

@@ -2,7 +2,8 @@ import math
 
 import pytest
 
-from img2latex.metrics import bleu_counts, bleu_from_counts, corpus_bleu, edit_distance, score, token_accuracy
+from img2latex.metrics import (bleu_counts, bleu_from_counts, corpus_bleu, edit_counts, edit_distance, score,
+                               token_accuracy)
 
 
 def test_identical_corpus_scores_perfectly():
@@ -39,6 +40,13 @@ def test_edit_distance_and_token_accuracy_known_values():
     refs, hyps = [["a", "b", "c", "d"]], [["a", "x", "c"]]
     assert edit_distance(refs, hyps) == pytest.approx(2 / 4)  # one substitution, one deletion
     assert token_accuracy(refs, hyps) == pytest.approx(2 / 4)
+
+
+def test_edit_counts_pool_over_the_corpus():
+    """The corpus distance pools edits and lengths (a long pair weighs more), not per-pair ratios."""
+    refs, hyps = [list("ab"), list("abcdefgh")], [list("xy"), list("abcdefgh")]
+    assert [edit_counts(r, h) for r, h in zip(refs, hyps)] == [(2, 2), (0, 8)]
+    assert edit_distance(refs, hyps) == pytest.approx(2 / 10)
 
 
 def test_exact_match_is_per_formula():

@@ -47,11 +47,16 @@ def corpus_bleu(references: list[list[str]], hypotheses: list[list[str]], max_n:
     return bleu_from_counts(sums, max_n)
 
 
+def edit_counts(ref: list[str], hyp: list[str]) -> tuple[int, int]:
+    """What corpus edit distance sums over one pair: token edits and the longer side's length."""
+    return Levenshtein.distance(ref, hyp), max(len(ref), len(hyp))
+
+
 def edit_distance(references: list[list[str]], hypotheses: list[list[str]]) -> float:
     """Token Levenshtein distance over the corpus, divided by the longer side's length."""
-    dist = sum(Levenshtein.distance(r, h) for r, h in zip(references, hypotheses))
-    size = sum(max(len(r), len(h)) for r, h in zip(references, hypotheses))
-    return dist / size if size else 0.0
+    counts = [edit_counts(r, h) for r, h in zip(references, hypotheses)]
+    size = sum(n for _, n in counts)
+    return sum(d for d, _ in counts) / size if size else 0.0
 
 
 def token_accuracy(references: list[list[str]], hypotheses: list[list[str]]) -> float:
