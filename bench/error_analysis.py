@@ -71,6 +71,13 @@ def wrapped_fractions(tokens: list[str]) -> int:
     return sum(t == "\\frac" and i > 0 and tokens[i - 1] == "{" for i, t in enumerate(tokens))
 
 
+def runaways(pairs: list[tuple[list[str], list[str]]]) -> tuple[int, int]:
+    """Predictions over 1.5 times their reference's length and 5 tokens more, mostly a decoder
+    caught in a loop (`{ } & { } & ...` to the length cap): how many, and the edits they hold."""
+    long = [(r, h) for r, h in pairs if len(h) > 1.5 * len(r) + 5]
+    return len(long), sum(Levenshtein.distance(r, h) for r, h in long)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("predictions", help="JSONL written by `img2latex evaluate --save-predictions`")
@@ -94,6 +101,8 @@ def main() -> None:
         print(f"| more than {n} | {sum(longest_blank(r) > n for r, _ in pairs)} | {sum(longest_blank(h) > n for _, h in pairs)} |")
     print(f"\n`{{ \\frac`: {sum(wrapped_fractions(r) for r, _ in pairs)} in the references, "
           f"{sum(wrapped_fractions(h) for _, h in pairs)} in the predictions\n")
+    print("Predictions over 1.5 times their reference's length and 5 tokens more (a decoder in a loop): "
+          "{} images, {} token edits\n".format(*runaways(pairs)))
     for tag, title in (("replace", "reference → prediction"), ("delete", "missing"), ("insert", "extra")):
         listed = ", ".join(f"`{' → '.join(k) if tag == 'replace' else k}` {n}" for k, n in found[tag].most_common(args.top))
         print(f"- {title}: {listed}")
