@@ -76,7 +76,7 @@ def average_weights(directories: list[str | Path]) -> tuple[Img2Latex, Config, V
     with its new parts at half strength (a weight-space step back towards where it started).
     Config and integer buffers are the deepest directory's (the first of the deepest)."""
     loaded = [load_weights(d) for d in directories]
-    deepest = max(range(len(loaded)), key=lambda i: sum(p.numel() for p in loaded[i][0].parameters()))
+    deepest = max(range(len(loaded)), key=lambda i: loaded[i][0].num_parameters())
     model, config, vocab = loaded[deepest]
     states = []
     for directory, (other, _, other_vocab) in zip(directories, loaded):
