@@ -87,6 +87,21 @@ def test_no_split_reads_images_whole_and_evaluate_records_it(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["latex"]
 
 
+def test_loop_beam_reaches_the_reader_and_evaluate_records_it(tmp_path):
+    image = VAL / "images" / "3232.png"  # read greedily, `\frac { 2 } { 2 }` to the length cap
+    (tmp_path / "images").mkdir()
+    shutil.copy(image, tmp_path / "images" / image.name)
+    labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())
+    (tmp_path / "labels.tsv").write_text(f"{image.name}\t{labels[image.name]}\n")
+    bleu = {}
+    for flags, loop_beam in (([], 5), (["--loop-beam", "1"], 1)):
+        assert main(["evaluate", "--data", str(tmp_path), "--out", str(tmp_path / "eval"), *flags]) == 0
+        result = json.loads((tmp_path / "eval.json").read_text())
+        assert result["loop_beam"] == loop_beam
+        bleu[loop_beam] = result["bleu"]
+    assert bleu[5] > bleu[1]
+
+
 def test_api_raises_value_error_on_bad_input(tmp_path):
     from img2latex import LatexOCR
 

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from img2latex.decoding import beam_search, greedy, log_softmax
+from img2latex.config import ModelConfig
+from img2latex.decoding import Hypothesis, beam_search, caught_in_loop, greedy, log_softmax, rank, repeated_span, reread_loops
 from img2latex.models import Img2Latex
 from img2latex.tokenizer import Vocab
 from img2latex.torch_model import TorchModel
@@ -70,3 +71,55 @@ def test_max_length_is_respected(tiny_model_config):
 def test_log_softmax_matches_torch():
     logits = torch.randn(4, 50, generator=torch.Generator().manual_seed(0)) * 10
     assert np.allclose(log_softmax(logits.numpy()), logits.log_softmax(-1).numpy(), atol=1e-5)
+
+
+class _Markov:
+    """A scripted model whose next token depends only on the last: greedy writes 5 5 5 ... to
+    the length cap (5 follows 5 at 0.6), while `6 <eos>` scores better as a whole."""
+
+    cfg = ModelConfig(vocab_size=8, max_tokens=24)
+    table = {Vocab.bos_id: {5: 0.55, 6: 0.45}, 5: {5: 0.6, Vocab.eos_id: 0.4}, 6: {Vocab.eos_id: 0.99, 7: 0.01}}
+
+    class _Cache:
+        def reorder(self, rows, images=None):
+            return self
+
+    def start(self, images):
+        return self._Cache()
+
+    def step(self, cache, tokens):
+        logp = np.full((len(tokens), self.cfg.vocab_size), -30.0, dtype=np.float32)
+        for row, token in enumerate(tokens[:, 0]):
+            for nxt, p in self.table.get(int(token), {Vocab.eos_id: 1.0}).items():
+                logp[row, nxt] = np.log(p)
+        return logp
+
+
+def test_repeated_span_measures_the_longest_back_to_back_repeat():
+    assert repeated_span([1, 2, 1, 2, 1]) == 5
+    assert repeated_span([4, 5, 6, 7]) == 0
+    assert repeated_span([9, 3, 3, 3, 8]) == 3
+    assert repeated_span([1, 2, 3] * 4, unit=2) == 0 and repeated_span([1, 2, 3] * 4) == 12
+
+
+def test_caught_in_loop():
+    assert caught_in_loop(Hypothesis([4, 5], -0.1, ended=False))  # cut off at the cap
+    assert caught_in_loop(Hypothesis([4, 5, 6] * 10, -0.1))
+    assert not caught_in_loop(Hypothesis([4, 5, 6] * 9 + [7], -0.1))  # 28 repeated: a long formula's own
+
+
+def test_a_loop_is_read_again_by_beam():
+    model, images = _Markov(), np.zeros((2, 1, 8, 8), dtype=np.float32)
+    looped = greedy(model, images)
+    assert looped[0].ids == [5] * 23 and not looped[0].ended
+    again = reread_loops(model, images, looped, beam=3)
+    assert [h.ids for h in again] == [[6], [6]] and all(h.ended for h in again)
+    assert reread_loops(model, images, looped, beam=1) == looped
+    assert max([Hypothesis([4] * 40, -0.01), Hypothesis([4], -5.0)], key=rank).ids == [4]  # a loop ranks last
+
+
+def test_readings_not_caught_in_a_loop_are_not_read_again(overfit_model):
+    model, images = overfit_model
+    found = greedy(model, images)
+    assert reread_loops(model, images, found, beam=4) == found
+    assert reread_loops(model, images, [Hypothesis([1] * 40, 0.0)], beam=4)[0].ids == found[0].ids

@@ -24,6 +24,8 @@ def test_the_markdown_says_how_it_was_read():
     assert "beam 5, read enlarged 1.1x, im2latex style)" in to_markdown({**RESULT, "read_scales": [1.1]})
     assert "beam 5, read at 1x, 1.1x and 1.2x, averaged, im2latex style)" in to_markdown(
         {**RESULT, "read_scales": [1.0, 1.1, 1.2]})
+    assert "beam 1, im2latex style, loops read again by beam 5)" in to_markdown({**RESULT, "beam": 1, "loop_beam": 5})
+    assert "loops" not in to_markdown({**RESULT, "loop_beam": 5}) + to_markdown({**RESULT, "beam": 1, "loop_beam": 1})
 
 
 def test_the_weights_identity_is_the_tensors_hash_or_none_where_only_graphs_are(tmp_path):

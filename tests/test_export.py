@@ -93,6 +93,8 @@ def test_batches_read_at_once_read_as_images_alone(weights, backend):
         assert [p.score for p in together] == pytest.approx([p.score for p in alone], abs=1e-4)
     with pytest.raises(ValueError, match="workers"):
         LatexOCR(weights, workers=0)
+    with pytest.raises(ValueError, match="loop_beam"):
+        LatexOCR(weights, loop_beam=0)
 
 
 def test_int8_graphs_run(weights):

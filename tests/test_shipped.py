@@ -60,3 +60,13 @@ def test_shipped_weights_read_past_wide_gaps():
     predictions = LatexOCR().predict_batch([VAL / "images" / name for name, _ in items])
     assert all(len(p.latex.split()) >= 0.9 * len(f.split()) for p, (_, f) in zip(predictions, items))
     assert score([f for _, f in items], [p.latex for p in predictions]).bleu >= 0.8
+
+
+def test_shipped_weights_read_a_loop_again_by_beam():
+    """A val image whose greedy reading repeats itself to the length cap (`\\frac { 2 } { 2 }
+    ...`): by default read again by beam search, which ends it near the label's length."""
+    (name, formula), = [item for item in read_labels(VAL) if item[0] == "3232.png"]
+    looped = LatexOCR(loop_beam=1).predict(VAL / "images" / name).latex.split()
+    read = LatexOCR().predict(VAL / "images" / name).latex.split()
+    assert len(looped) >= 200 and len(read) <= 1.2 * len(formula.split())
+    assert score([formula], [" ".join(read)]).bleu > score([formula], [" ".join(looped)]).bleu

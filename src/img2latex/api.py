@@ -26,7 +26,7 @@ from . import pieces
 from . import rerank as render_compare
 from .config import BACKENDS, PACKAGED, Config, load_config
 from .data import pad_batch, size_batches
-from .decoding import Hypothesis, StepModel, beam_search, greedy
+from .decoding import Hypothesis, StepModel, beam_search, caught_in_loop, greedy, rank, reread_loops
 from .ensemble import ScaleEnsemble
 from .grammar import Grammar
 from .image import ImageInput, Inputs, load_gray, prepare_inputs
@@ -54,7 +54,7 @@ class LatexOCR:
     def __init__(self, weights: str | Path | None = None, device: str = "cpu", beam: int = 1, batch_size: int = 32,
                  threads: int | None = None, autoscale: bool = True, backend: str = "auto", style: str = DEFAULT_STYLE,
                  grammar: bool = True, rerank: bool = False, read_scales: Sequence[float] | None = None,
-                 split: bool = True, workers: int | None = None):
+                 split: bool = True, workers: int | None = None, loop_beam: int = 5):
         """`autoscale` resizes images whose glyphs are far from the training size (zoomed screenshots).
 
         `backend`: "torch", "onnx", "onnx-int8" (int8-quantized graphs), or "auto": ONNX on
@@ -78,6 +78,8 @@ class LatexOCR:
         (a decoding step runs on one core, so other batches keep the other cores busy), on
         PyTorch one (it spreads each operation over the cores itself, and side by side read no
         faster there and single images slower).
+        `loop_beam`: a greedy reading caught in a loop (`decoding.caught_in_loop`) in every view
+        of the image is read again by beam search of this width (1: kept as it is).
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
@@ -86,10 +88,12 @@ class LatexOCR:
         if backend == "auto":
             backend = "onnx" if device == "cpu" and _has_onnx(directory) else "torch"
         self.backend, self.beam, self.batch_size, self.autoscale, self.style = backend, beam, batch_size, autoscale, style
-        self.rerank, self.split = rerank, split
+        self.rerank, self.split, self.loop_beam = rerank, split, loop_beam
         self.workers = workers if workers is not None else 1 if backend == "torch" else _cores()
         if self.workers < 1:
             raise ValueError(f"workers must be 1 or more, not {workers}")
+        if loop_beam < 1:
+            raise ValueError(f"loop_beam must be 1 or more (1: loops are kept), not {loop_beam}")
         # Made once: every call reuses its threads.
         self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
         self.model: StepModel
@@ -169,8 +173,10 @@ class LatexOCR:
         for rows, batch_readings in zip(batches, readings):
             for r, hyps in zip(rows, batch_readings):
                 k, piece, view = inputs[r]
-                if (k, piece) not in best or hyps[0].score > best[k, piece][0][0].score:  # else another view read better
+                if (k, piece) not in best or rank(hyps[0]) > rank(best[k, piece][0][0]):  # else another view read better
                     best[k, piece] = hyps, view
+        if beam <= 1 and self.loop_beam > 1:
+            self._reread_loops(best)
         read: dict[int, np.ndarray] = {}
         for (k, piece), (hyps, view) in best.items():
             if piece == WHOLE:
@@ -180,6 +186,19 @@ class LatexOCR:
             if between:
                 results[k] = self._with_pieces(results[k], [best[k, i][0][0] for i in range(len(between) + 1)], between)
         return results, read
+
+    def _reread_loops(self, best: dict[tuple[int, int], tuple[list[Hypothesis], np.ndarray]]) -> None:
+        """Greedy readings still caught in a loop (every view of the image or piece is, as
+        `rank` puts the others first) read again from the winning view by beam search of width
+        `loop_beam` (decoding.reread_loops). Only these pay for a beam."""
+        looped = [key for key, (hyps, _) in best.items() if caught_in_loop(hyps[0])]
+        views = [best[key][1] for key in looped]
+        for rows in size_batches([tuple(v.shape[1:]) for v in views], self.batch_size, BATCH_PIXELS):
+            batch = pad_batch([views[r] for r in rows])
+            found = reread_loops(self._model(batch), batch, [best[looped[r]][0][0] for r in rows], self.loop_beam,
+                                 grammar=self.grammar)
+            for r, hypothesis in zip(rows, found):
+                best[looped[r]] = [hypothesis], views[r]
 
     def _text(self, hypothesis: Hypothesis) -> str:
         return restyle(self.vocab.decode(hypothesis.ids), self.style)
@@ -207,10 +226,14 @@ class LatexOCR:
 
     def decode(self, batch: np.ndarray, beam: int) -> list[list[Hypothesis]]:
         """Readings of a batch (B, S, H, W) with a channel per read scale."""
-        model = self.model if batch.shape[1] == 1 else ScaleEnsemble(self.model)
+        model = self._model(batch)
         if beam <= 1:
             return [[h] for h in greedy(model, batch, grammar=self.grammar)]
         return beam_search(model, batch, beam=beam, grammar=self.grammar)
+
+    def _model(self, batch: np.ndarray) -> StepModel:
+        """The model, or a scale ensemble of it where `batch` has a channel per read scale."""
+        return self.model if batch.shape[1] == 1 else ScaleEnsemble(self.model)
 
 
 def _torch_model(directory: Path, device: str, threads: int | None) -> tuple[StepModel, Config, Vocab]:

@@ -61,6 +61,9 @@ def _model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-grammar", dest="grammar", action="store_false",
                    help="let the model close braces, environments and \\left/\\right as it likes and write any number of "
                         "spacing commands in a row (default: they nest, and at most two spaces come in a row)")
+    p.add_argument("--loop-beam", type=int, default=5, metavar="N",
+                   help="read again by beam search of width N the images whose greedy reading is caught in a loop "
+                        "(1: keep it)")
 
 
 def _beam_flags(p: argparse.ArgumentParser) -> None:
@@ -83,7 +86,7 @@ def _ocr(args: argparse.Namespace) -> LatexOCR:
 
     return LatexOCR(args.weights, beam=args.beam, autoscale=args.autoscale, backend=args.backend, threads=args.threads,
                     style=args.style, grammar=args.grammar, rerank=args.rerank, read_scales=args.read_scales,
-                    split=args.split, workers=args.workers)
+                    split=args.split, workers=args.workers, loop_beam=args.loop_beam)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

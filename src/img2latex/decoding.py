@@ -9,6 +9,7 @@ the ONNX path never imports torch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any, Protocol
 
 import numpy as np
@@ -39,10 +40,18 @@ class StepModel(Protocol):
     def step(self, cache: Any, tokens: np.ndarray) -> np.ndarray: ...
 
 
+# A reading where a unit of at most LOOP_UNIT tokens comes back to back over LOOP_SPAN tokens is
+# taken for a decoder caught in a loop (`{ } & { } & ...`, `c c c ...`): 3 of the 8,475 val
+# formulas repeat a unit so long (two runs of `~`, which the grammar caps in a reading, and
+# `, \ 1` 13 times), and none is longer than 150 tokens, where a loop runs on to the length cap.
+LOOP_UNIT, LOOP_SPAN = 8, 30
+
+
 @dataclass
 class Hypothesis:
     ids: list[int]
     score: float  # mean token log-probability
+    ended: bool = True  # emitted `<eos>`, rather than cut off at the length cap
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -88,7 +97,47 @@ def greedy(model: StepModel, images: np.ndarray, max_len: int | None = None,
             keep = going.nonzero()[0]
             cache, live, token = cache.reorder(keep, keep), live[keep], token[keep]
             states = [states[i] for i in keep]
-    return [Hypothesis(_strip(row), float(s / max(n, 1.0))) for row, s, n in zip(out.tolist(), logp_sum, length)]
+    return [Hypothesis(_strip(row), float(s / max(n, 1.0)), Vocab.eos_id in row)
+            for row, s, n in zip(out.tolist(), logp_sum, length)]
+
+
+def repeated_span(ids: list[int], unit: int = LOOP_UNIT) -> int:
+    """Tokens in the longest stretch of `ids` made of one unit of at most `unit` tokens
+    repeated back to back (`a b a b a` is 5; 0 where nothing repeats)."""
+    longest = 0
+    for p in range(1, min(unit, len(ids) - 1) + 1):
+        same = [a == b for a, b in zip(ids[p:], ids)]  # token i + p repeats token i
+        run = max((sum(1 for _ in g) for repeats, g in groupby(same) if repeats), default=0)
+        longest = max(longest, run + p if run else 0)
+    return longest
+
+
+def caught_in_loop(hypothesis: Hypothesis) -> bool:
+    """Cut off at the length cap, or repeating one unit over LOOP_SPAN tokens or more."""
+    return not hypothesis.ended or repeated_span(hypothesis.ids) >= LOOP_SPAN
+
+
+def rank(hypothesis: Hypothesis) -> tuple[bool, float]:
+    """Sort key of readings of one image (by several views of it): any not caught in a loop
+    above any caught in one, then by score."""
+    return not caught_in_loop(hypothesis), hypothesis.score
+
+
+def reread_loops(model: StepModel, images: np.ndarray, found: list[Hypothesis], beam: int,
+                 max_len: int | None = None, grammar: Grammar | None = None) -> list[Hypothesis]:
+    """`found`, readings of `images`, with those caught in a loop read again by beam search of
+    width `beam`: the best-scored of its readings not caught in one replaces it (if none, it
+    stays: a beam's loop scores higher without being any less wrong).
+
+    A greedy decoder that starts repeating itself rarely stops, and its reading is long and
+    wrong; beam search keeps other continuations alive. Only those few images pay for a beam.
+    """
+    looped = [i for i, h in enumerate(found) if caught_in_loop(h)]
+    found = list(found)
+    if looped and beam > 1:
+        for i, hyps in zip(looped, beam_search(model, images[looped], beam, max_len, grammar)):
+            found[i] = next((h for h in hyps if not caught_in_loop(h)), found[i])
+    return found
 
 
 def _strip(ids: list[int]) -> list[int]:
@@ -153,7 +202,7 @@ def beam_search(model: StepModel, images: np.ndarray, beam: int = 5, max_len: in
         for j in range(k):
             if scores[i, j] > -np.inf:
                 length = max(len(seqs[i * k + j]), 1)
-                _keep_best(finished[image], Hypothesis(_strip(seqs[i * k + j]), float(scores[i, j]) / length), k)
+                _keep_best(finished[image], Hypothesis(_strip(seqs[i * k + j]), float(scores[i, j]) / length, False), k)
     return [sorted(f, key=lambda h: h.score, reverse=True) for f in finished]
 
 

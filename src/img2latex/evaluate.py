@@ -50,7 +50,7 @@ def evaluate(ocr: LatexOCR, data: str | Path, beam: int = 1, limit: int | None =
         "data": str(data), **weights_identity(ocr),
         "beam": beam, "scale": scale, "autoscale": ocr.autoscale, "style": ocr.style,
         "grammar": ocr.grammar is not None, "rerank": ocr.rerank, "read_scales": ocr.read_scales,
-        "split": ocr.split, "workers": ocr.workers,
+        "split": ocr.split, "workers": ocr.workers, "loop_beam": ocr.loop_beam,
         **score(references, [p.latex for p in predictions]).as_dict(),
         "nested": float(np.mean([nests(p.latex) for p in predictions])) if predictions else 0.0,
         "unreadable": sum(p.error is not None for p in predictions),
@@ -89,9 +89,12 @@ def to_markdown(result: dict) -> str:
         scale += f", read at {', '.join(read[:-1])} and {read[-1]}, averaged"
     elif read != ["1x"]:
         scale += f", read enlarged {read[0]}"
+    rereads = result["beam"] <= 1 and result.get("loop_beam", 1) > 1  # reports before the option: no
+    loops = f", loops read again by beam {result['loop_beam']}" if rereads else ""
     lines = [f"Evaluation on `{result['data']}` ({result['count']} images, beam {result['beam']}{scale}, "
              f"{result['style']} style{'' if result.get('grammar', True) else ', no grammar'}"
              f"{', reranked by rendering' if result.get('rerank') else ''}"
+             f"{loops}"
              f"{'' if result.get('split', True) else ', read whole (no split at wide gaps)'})", "",
              "| metric | value |", "| --- | --- |"]
     lines += [f"| {label} | {result[key]:.4f} |" for label, key in rows]
