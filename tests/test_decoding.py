@@ -118,7 +118,7 @@ def test_a_loop_is_read_again_by_beam():
     assert max([Hypothesis([4] * 40, -0.01), Hypothesis([4], -5.0)], key=rank).ids == [4]  # a loop ranks last
 
 
-def test_readings_not_caught_in_a_loop_are_not_read_again(overfit_model):
+def test_only_readings_caught_in_a_loop_are_read_again(overfit_model):
     model, images = overfit_model
     found = greedy(model, images)
     assert reread_loops(model, images, found, beam=4) == found
