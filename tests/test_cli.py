@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import VAL, needs_val
+from conftest import LOOPED_VAL_IMAGE, VAL, needs_val
 from img2latex.cli import main
 from img2latex.config import PACKAGED
 
@@ -88,7 +88,7 @@ def test_no_split_reads_images_whole_and_evaluate_records_it(tmp_path, capsys):
 
 
 def test_loop_beam_reaches_the_reader_and_evaluate_records_it(tmp_path):
-    image = VAL / "images" / "5061.png"  # read greedily, nested `\frac`s to the length cap
+    image = VAL / "images" / LOOPED_VAL_IMAGE
     (tmp_path / "images").mkdir()
     shutil.copy(image, tmp_path / "images" / image.name)
     labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())

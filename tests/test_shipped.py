@@ -6,7 +6,7 @@ damaged weights fail here while small numeric differences between machines do no
 """
 
 import pytest
-from conftest import VAL, needs_val
+from conftest import LOOPED_VAL_IMAGE, VAL, needs_val
 from img2latex import LatexOCR
 from img2latex.data import read_labels
 from img2latex.metrics import score
@@ -66,7 +66,7 @@ def test_shipped_weights_read_a_loop_again_by_beam():
     """A val image whose greedy reading nests `\\frac` in itself to the length cap: by default
     read again by beam search, which ends it short of 1.5 times the label's length (where
     `bench/error_analysis.py` counts a reading as running far past)."""
-    (name, formula), = [item for item in read_labels(VAL) if item[0] == "5061.png"]
+    (name, formula), = [item for item in read_labels(VAL) if item[0] == LOOPED_VAL_IMAGE]
     looped = LatexOCR(loop_beam=1).predict(VAL / "images" / name).latex.split()
     read = LatexOCR().predict(VAL / "images" / name).latex.split()
     assert len(looped) >= 200 and len(read) < 1.5 * len(formula.split())
