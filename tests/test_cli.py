@@ -9,6 +9,7 @@ import pytest
 from conftest import LOOPED_VAL_IMAGE, VAL, needs_val
 from img2latex.cli import main
 from img2latex.config import PACKAGED
+from img2latex.data import read_labels
 
 pytestmark = needs_val
 
@@ -60,7 +61,7 @@ def test_evaluate_writes_reports(tmp_path, capsys):
 def test_evaluate_records_the_weights_the_grammar_and_how_many_outputs_nest(tmp_path, flags, grammar):
     # Matrices the shipped model, left to itself, has closed with the wrong environment.
     names = ["13.png", "64.png", "151.png"]
-    labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())
+    labels = dict(read_labels(VAL))
     (tmp_path / "images").mkdir()
     for name in names:
         shutil.copy(VAL / "images" / name, tmp_path / "images" / name)
@@ -91,7 +92,7 @@ def test_loop_beam_reaches_the_reader_and_evaluate_records_it(tmp_path):
     image = VAL / "images" / LOOPED_VAL_IMAGE
     (tmp_path / "images").mkdir()
     shutil.copy(image, tmp_path / "images" / image.name)
-    labels = dict(line.split("\t", 1) for line in (VAL / "labels.tsv").read_text().splitlines())
+    labels = dict(read_labels(VAL))
     (tmp_path / "labels.tsv").write_text(f"{image.name}\t{labels[image.name]}\n")
     bleu = {}
     for flags, loop_beam in (([], 5), (["--loop-beam", "1"], 1)):
