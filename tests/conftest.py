@@ -11,9 +11,10 @@ from img2latex.config import ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 VAL = ROOT.parent / "shared" / "data" / "im2latex100k" / "val"
-# A val image the shipped weights read greedily in a loop to the length cap (nested `\frac`s);
-# one name for every test of the loop rule, to change in one place when the weights change.
-LOOPED_VAL_IMAGE = "5061.png"
+# A val image the shipped weights read greedily in a loop to the length cap (an array cell,
+# `{ 0 } &`, over and over); one name for every test of the loop rule, to change in one place
+# when the weights change.
+LOOPED_VAL_IMAGE = "1752.png"
 HAS_LATEX = shutil.which("pdflatex") is not None and shutil.which("pdftoppm") is not None
 
 needs_latex = pytest.mark.skipif(not HAS_LATEX, reason="pdflatex/pdftoppm not installed (README setup)")

@@ -63,7 +63,7 @@ def test_shipped_weights_read_past_wide_gaps():
 
 
 def test_shipped_weights_read_a_loop_again_by_beam():
-    """A val image whose greedy reading nests `\\frac` in itself to the length cap: by default
+    """A val image whose greedy reading runs in a loop to the length cap: by default
     read again by beam search, which ends it short of 1.5 times the label's length (where
     `bench/error_analysis.py` counts a reading as running far past)."""
     (name, formula), = [item for item in read_labels(VAL) if item[0] == LOOPED_VAL_IMAGE]
